@@ -1,0 +1,1 @@
+//! The comparator: reads benchmark results, compares them with baselines under a policy, renders verdicts.

@@ -1,0 +1,1 @@
+//! The webhook service: verifies, de-duplicates and queues GitHub deliveries.

@@ -1,0 +1,3 @@
+//! `perfgate`: the command-line front of the regression gate.
+
+fn main() {}
