@@ -1,1 +1,28 @@
-//! The comparator: reads benchmark results, compares them with baselines under a policy, renders verdicts.
+//! The comparator: reads benchmark results, compares them with baselines under a policy,
+//! renders verdicts. No network, no async.
+//!
+//! Data flows one way:
+//! summaries on disk → [`read`] → [`Run`] → [`compare()`] against a [`BaselineSet`] under a
+//! [`Policy`] → [`Comparison`] → [`render`] (terminal, markdown, JSON).
+//!
+//! The gate fails closed: an empty run, a missing or empty baseline directory, and an
+//! unreadable summary are errors ([`Gate::CouldNotJudge`], exit code 2), never a pass.
+
+pub mod baseline;
+pub mod compare;
+pub mod comparison;
+pub mod env;
+pub mod model;
+pub mod policy;
+pub mod read;
+pub mod render;
+
+pub use baseline::{Baseline, BaselineError, BaselineSet, Provenance};
+pub use compare::{compare, CompareError};
+pub use comparison::{
+    BenchComparison, Comparison, ComparisonError, Counts, EnvironmentCheck, Gate, RunVerdict,
+    Verdict, SCHEMA_VERSION,
+};
+pub use model::{BenchId, BenchResult, EnvChange, Environment, Metrics, Run, SuiteId};
+pub use policy::{Action, Policy, PolicyError};
+pub use read::{read_paths, ReadError, ReadOptions};

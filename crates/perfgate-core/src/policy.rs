@@ -1,0 +1,361 @@
+//! The gate's policy, read from `perfgate.toml`. Every key is optional.
+//!
+//! ```toml
+//! metric = "Ir"            # gated Callgrind metric
+//! threshold_pct = 0.5      # relative change (percent) that counts
+//! floor = 10               # changes smaller than this many units never count
+//! on_new = "warn"          # benchmark without a baseline: fail | warn | ignore
+//! on_missing = "fail"      # baseline without a benchmark in the run
+//! on_drift = "fail"        # environment differs from the baselines'
+//! drift_ignore = ["cpu_model", "cache"]  # environment fields not compared
+//!
+//! [[override]]             # first matching override wins
+//! match = "scarab-plugins/iai/tokio_*/**"   # glob over the BenchId
+//! threshold_pct = 2.0
+//! floor = 1000
+//! ```
+//!
+//! In globs `*` stays within one `/`-separated part of the id and `**` crosses parts.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::model::{BenchId, Environment, Metrics};
+
+/// What to do about a condition: make the gate fail, report it, or say nothing of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The gate fails.
+    Fail,
+    /// Reported, the gate still passes.
+    Warn,
+    /// Informational only.
+    Ignore,
+}
+
+/// Why `perfgate.toml` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A key or value is wrong.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the bad key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A per-benchmark override, selected by glob over the benchmark id.
+#[derive(Debug, Clone)]
+pub struct Override {
+    /// The glob as written.
+    pub pattern: String,
+    matcher: GlobMatcher,
+    /// Relative threshold for matching benchmarks, in percent.
+    pub threshold_pct: Option<f64>,
+    /// Absolute floor for matching benchmarks.
+    pub floor: Option<u64>,
+    /// How a regression of a matching benchmark counts (default `fail`).
+    pub on_regression: Option<Action>,
+}
+
+/// The gate's policy. [`Policy::default`] is what an absent `perfgate.toml` means.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Gated metric (default `Ir`).
+    pub metric: String,
+    /// Default relative threshold, percent (default 0.5).
+    pub threshold_pct: f64,
+    /// Default absolute floor: changes with `|delta| < floor` never count (default 10).
+    pub floor: u64,
+    /// What a benchmark without baseline does (default `warn`: reported as `New`).
+    pub on_new: Action,
+    /// What a baseline without a benchmark does (default `fail`).
+    pub on_missing: Action,
+    /// What a changed environment does (default `fail`).
+    pub on_drift: Action,
+    /// Environment fields not compared (default `cpu_model`, `cache`: they do not move
+    /// Ir once `GLIBC_TUNABLES` and the CPU flags glibc reads are compared).
+    pub drift_ignore: Vec<String>,
+    /// Per-benchmark overrides; the first match wins.
+    pub overrides: Vec<Override>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            metric: Metrics::IR.to_owned(),
+            threshold_pct: 0.5,
+            floor: 10,
+            on_new: Action::Warn,
+            on_missing: Action::Fail,
+            on_drift: Action::Fail,
+            drift_ignore: vec!["cpu_model".to_owned(), "cache".to_owned()],
+            overrides: Vec::new(),
+        }
+    }
+}
+
+/// The thresholds that apply to one benchmark.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule {
+    /// Relative threshold, percent.
+    pub threshold_pct: f64,
+    /// Absolute floor.
+    pub floor: u64,
+    /// How a regression counts.
+    pub on_regression: Action,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    metric: Option<Spanned<String>>,
+    threshold_pct: Option<Spanned<f64>>,
+    floor: Option<u64>,
+    on_new: Option<Action>,
+    on_missing: Option<Action>,
+    on_drift: Option<Action>,
+    drift_ignore: Option<Vec<Spanned<String>>>,
+    #[serde(default, rename = "override")]
+    overrides: Vec<RawOverride>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    threshold_pct: Option<Spanned<f64>>,
+    floor: Option<u64>,
+    on_regression: Option<Action>,
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Builds a glob matcher where `*` stays within one id part.
+pub(crate) fn id_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
+}
+
+/// Builds a [`globset::GlobSet`] over benchmark ids from patterns (`*` within one part).
+pub fn id_globset(patterns: &[String]) -> Result<globset::GlobSet, globset::Error> {
+    let mut b = globset::GlobSetBuilder::new();
+    for p in patterns {
+        b.add(GlobBuilder::new(p).literal_separator(true).build()?);
+    }
+    b.build()
+}
+
+fn check_threshold(path: &Path, text: &str, t: &Spanned<f64>) -> Result<f64, PolicyError> {
+    let v = *t.get_ref();
+    if !v.is_finite() || v < 0.0 {
+        let (line, column) = line_col(text, t.span().start);
+        return Err(PolicyError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            message: format!("threshold_pct must be a finite number >= 0, found {v}"),
+        });
+    }
+    Ok(v)
+}
+
+impl Policy {
+    /// Parses policy text; `path` only names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, PolicyError> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            PolicyError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        let mut p = Policy::default();
+        if let Some(m) = raw.metric {
+            if m.get_ref().trim().is_empty() {
+                let (line, column) = line_col(text, m.span().start);
+                return Err(PolicyError::Invalid {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message: "metric must not be empty (e.g. \"Ir\")".into(),
+                });
+            }
+            p.metric = m.into_inner();
+        }
+        if let Some(t) = raw.threshold_pct {
+            p.threshold_pct = check_threshold(path, text, &t)?;
+        }
+        if let Some(f) = raw.floor {
+            p.floor = f;
+        }
+        if let Some(a) = raw.on_new {
+            p.on_new = a;
+        }
+        if let Some(a) = raw.on_missing {
+            p.on_missing = a;
+        }
+        if let Some(a) = raw.on_drift {
+            p.on_drift = a;
+        }
+        if let Some(fields) = raw.drift_ignore {
+            p.drift_ignore.clear();
+            for f in fields {
+                if !Environment::FIELD_NAMES.contains(&f.get_ref().as_str()) {
+                    let (line, column) = line_col(text, f.span().start);
+                    return Err(PolicyError::Invalid {
+                        path: path.to_owned(),
+                        line,
+                        column,
+                        message: format!(
+                            "unknown environment field {:?}; expected one of {}",
+                            f.get_ref(),
+                            Environment::FIELD_NAMES.join(", ")
+                        ),
+                    });
+                }
+                p.drift_ignore.push(f.into_inner());
+            }
+        }
+        for o in raw.overrides {
+            let matcher = id_glob(o.pattern.get_ref()).map_err(|e| {
+                let (line, column) = line_col(text, o.pattern.span().start);
+                PolicyError::Invalid {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message: format!("bad glob: {e}"),
+                }
+            })?;
+            let threshold_pct = match &o.threshold_pct {
+                Some(t) => Some(check_threshold(path, text, t)?),
+                None => None,
+            };
+            p.overrides.push(Override {
+                pattern: o.pattern.into_inner(),
+                matcher,
+                threshold_pct,
+                floor: o.floor,
+                on_regression: o.on_regression,
+            });
+        }
+        Ok(p)
+    }
+
+    /// Reads `perfgate.toml` from `path`.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// The thresholds for `id`: the first matching override, else the defaults.
+    pub fn rule_for(&self, id: &BenchId) -> Rule {
+        let mut rule = Rule {
+            threshold_pct: self.threshold_pct,
+            floor: self.floor,
+            on_regression: Action::Fail,
+        };
+        let text = id.to_string();
+        if let Some(o) = self.overrides.iter().find(|o| o.matcher.is_match(&text)) {
+            if let Some(t) = o.threshold_pct {
+                rule.threshold_pct = t;
+            }
+            if let Some(f) = o.floor {
+                rule.floor = f;
+            }
+            if let Some(a) = o.on_regression {
+                rule.on_regression = a;
+            }
+        }
+        rule
+    }
+}
+
+/// Checks that a glob pattern is valid (for `--only`).
+pub fn validate_glob(pattern: &str) -> Result<(), globset::Error> {
+    Glob::new(pattern).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(t: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(Path::new("perfgate.toml"), t)
+    }
+
+    #[test]
+    fn empty_policy_is_the_default() {
+        let p = parse("").unwrap();
+        assert_eq!(p.metric, "Ir");
+        assert_eq!(p.on_missing, Action::Fail);
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let e = parse("metric = \"Ir\"\n\nthreshhold_pct = 1.0\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("perfgate.toml:3:"), "{s}");
+        assert!(s.contains("threshhold_pct"), "{s}");
+    }
+
+    #[test]
+    fn bad_value_names_its_line() {
+        let e = parse("floor = 3\non_new = \"explode\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("perfgate.toml:2:"), "{e}");
+        let e = parse("threshold_pct = -1.0\n").unwrap_err();
+        assert!(e.to_string().starts_with("perfgate.toml:1:"), "{e}");
+        let e = parse("\n\n[[override]]\nmatch = \"a/[b\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("perfgate.toml:4:"), "{e}");
+        let e = parse("drift_ignore = [\"cpu\"]\n").unwrap_err();
+        assert!(e.to_string().contains("unknown environment field"), "{e}");
+    }
+
+    #[test]
+    fn overrides_match_by_glob_first_wins() {
+        let p = parse(
+            "[[override]]\nmatch = \"pkg/iai/tokio_*/**\"\nthreshold_pct = 2.0\n\
+             [[override]]\nmatch = \"**\"\nfloor = 99\n",
+        )
+        .unwrap();
+        let a: BenchId = "pkg/iai/tokio_rt/f".parse().unwrap();
+        let b: BenchId = "pkg/iai/sync/f".parse().unwrap();
+        assert_eq!(p.rule_for(&a).threshold_pct, 2.0);
+        assert_eq!(p.rule_for(&a).floor, 10);
+        assert_eq!(p.rule_for(&b).threshold_pct, 0.5);
+        assert_eq!(p.rule_for(&b).floor, 99);
+    }
+}

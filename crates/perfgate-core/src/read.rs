@@ -1,0 +1,507 @@
+//! Reading benchmark results: Gungraun summary schema v7, iai-callgrind schema v6, and
+//! the one-object-per-line stream of `cargo bench -- --output-format=json`.
+//!
+//! Layout this module expects (both tools write it; only the file name matters here):
+//!
+//! ```text
+//! target/gungraun/<package>/<bench>/<group>/<function>[.<id>]/summary.json   (v7)
+//! target/iai/<package>/<bench>/<group>/<function>[.<id>]/summary.json        (v6)
+//! ```
+//!
+//! Any number of files and directories can be given (shards of a CI matrix); their
+//! results are merged, and a benchmark that appears twice is an error. Every error
+//! names the file it came from.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::model::{BenchId, BenchIdError, BenchResult, Environment, Metrics, Run};
+
+/// Largest summary file read, in bytes (a summary is a few KiB; a stream a few MiB).
+pub const MAX_SUMMARY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Why results could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_SUMMARY_BYTES`].
+    #[error(
+        "{path}: {size} bytes is larger than the {MAX_SUMMARY_BYTES} bytes allowed for a summary"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// Not valid JSON (truncated, malformed).
+    #[error("{path}:{line}:{column}: invalid JSON: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: Box<str>,
+    },
+    /// The summary declares a schema version this build does not read.
+    #[error("{path}: unsupported summary schema version {version:?} (perfgate reads Gungraun v7 and iai-callgrind v6)")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found (`<none>` when absent).
+        version: String,
+    },
+    /// Valid JSON, but not a summary of a known shape.
+    #[error("{path}: benchmark {bench}: {message}")]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// Which benchmark (module path or `?`).
+        bench: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A benchmark id could not be derived.
+    #[error("{path}: cannot derive a benchmark id: {source}")]
+    Id {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: BenchIdError,
+    },
+    /// The same benchmark appears twice (e.g. in two shards).
+    #[error("benchmark {id} appears twice: in {first} and in {second}")]
+    Duplicate {
+        /// The benchmark.
+        id: String,
+        /// Where it was seen first.
+        first: Box<PathBuf>,
+        /// Where it was seen again.
+        second: Box<PathBuf>,
+    },
+    /// A directory holds no `summary.json`.
+    #[error("{0}: no summary.json found below this directory (did the benchmarks run with --save-summary=json?)")]
+    NoSummaries(PathBuf),
+    /// Nothing was given or nothing was found.
+    #[error("the run is empty: no benchmark results were found in the given paths")]
+    Empty,
+}
+
+/// Options for reading results.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The repository root, used to express bench source files relative to it.
+    /// When `None`, a source file is kept only if the summary gives it relative.
+    pub repo_root: Option<PathBuf>,
+}
+
+/// Reads and merges results from files and directories into a [`Run`] with the given
+/// environment. Fails on an empty run, any unreadable summary and duplicate ids.
+pub fn read_paths(
+    paths: &[PathBuf],
+    environment: Environment,
+    options: &ReadOptions,
+) -> Result<Run, ReadError> {
+    let mut seen: BTreeMap<BenchId, PathBuf> = BTreeMap::new();
+    let mut run = Run {
+        environment,
+        ..Run::default()
+    };
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let files = if meta.is_dir() {
+            let mut files = Vec::new();
+            find_summaries(path, &mut files)?;
+            if files.is_empty() {
+                return Err(ReadError::NoSummaries(path.clone()));
+            }
+            files
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            for (id, result) in read_file(&file, options)? {
+                if let Some(first) = seen.get(&id) {
+                    return Err(ReadError::Duplicate {
+                        id: id.to_string(),
+                        first: Box::new(first.clone()),
+                        second: Box::new(file.clone()),
+                    });
+                }
+                seen.insert(id.clone(), file.clone());
+                run.benchmarks.insert(id, result);
+            }
+        }
+    }
+    if run.benchmarks.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    Ok(run)
+}
+
+/// Collects `summary.json` files below `dir`, sorted, without following symlinks.
+fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+    let io = |source| ReadError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let ft = e.file_type().map_err(|source| ReadError::Io {
+            path: e.path(),
+            source,
+        })?;
+        if ft.is_dir() {
+            find_summaries(&e.path(), out)?;
+        } else if ft.is_file() && e.file_name() == "summary.json" {
+            out.push(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// Reads one file: a single summary or a stream of summaries.
+pub fn read_file(
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_SUMMARY_BYTES {
+        return Err(ReadError::TooLarge {
+            path: path.to_owned(),
+            size,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    parse_text(path, &text, options)
+}
+
+/// Parses summary text (one object, or a stream of objects); `path` names it in errors.
+pub fn parse_text(
+    path: &Path,
+    text: &str,
+    options: &ReadOptions,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    let mut out = Vec::new();
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    for value in stream {
+        let value = value.map_err(|e| ReadError::Json {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string().into(),
+        })?;
+        out.push(parse_summary(path, &value, options)?);
+    }
+    if out.is_empty() {
+        return Err(ReadError::Json {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the file holds no JSON value".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Converts one summary object (v6 or v7) into a benchmark id and result.
+pub fn parse_summary(
+    path: &Path,
+    v: &Value,
+    options: &ReadOptions,
+) -> Result<(BenchId, BenchResult), ReadError> {
+    let module_path = str_field(v, "module_path").unwrap_or("?").to_owned();
+    let shape = |message: String| ReadError::Shape {
+        path: path.to_owned(),
+        bench: module_path.clone(),
+        message,
+    };
+    let version = match v.get("version") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "<none>".to_owned(),
+    };
+    let metrics = match version.as_str() {
+        "7" => metrics_v7(v).map_err(shape)?,
+        "6" => metrics_v6(v).map_err(shape)?,
+        _ => {
+            return Err(ReadError::UnsupportedVersion {
+                path: path.to_owned(),
+                version,
+            })
+        }
+    };
+    if metrics.ir().is_none() {
+        return Err(shape("no Callgrind `Ir` value in the summary".into()));
+    }
+    let id = derive_id(v).map_err(|e| match e {
+        IdProblem::Shape(m) => shape(m),
+        IdProblem::Id(source) => ReadError::Id {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    let source_file = source_file(v, options);
+    Ok((
+        id,
+        BenchResult {
+            metrics,
+            source_file,
+        },
+    ))
+}
+
+enum IdProblem {
+    Shape(String),
+    Id(BenchIdError),
+}
+
+/// Normal path components of `p` as strings.
+fn components(p: &str) -> Vec<String> {
+    Path::new(p)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn derive_id(v: &Value) -> Result<BenchId, IdProblem> {
+    let module_path = str_field(v, "module_path")
+        .ok_or_else(|| IdProblem::Shape("missing `module_path`".into()))?;
+    let mut mp = module_path.split("::");
+    let bench = mp
+        .next()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| IdProblem::Shape(format!("bad `module_path` {module_path:?}")))?;
+    let function = str_field(v, "function_name")
+        .or_else(|| module_path.rsplit("::").next())
+        .ok_or_else(|| IdProblem::Shape("missing `function_name`".into()))?;
+    let group = match str_field(v, "group") {
+        Some(g) => g.to_owned(),
+        None => {
+            let parts: Vec<&str> = module_path.split("::").collect();
+            if parts.len() >= 3 {
+                parts[1..parts.len() - 1].join("::")
+            } else {
+                return Err(IdProblem::Shape(format!(
+                    "`module_path` {module_path:?} has no group"
+                )));
+            }
+        }
+    };
+    let id = str_field(v, "id").map(str::to_owned);
+    let package = package_name(v, bench).ok_or_else(|| {
+        IdProblem::Shape(
+            "cannot tell the package: neither `output_dir`, `summary_output.path` nor \
+             `package_dir` names it"
+                .into(),
+        )
+    })?;
+    BenchId::new(package, bench, group, function, id).map_err(IdProblem::Id)
+}
+
+/// The package name: the directory above `<bench>` in the output layout
+/// (`.../<package>/<bench>/<group>/<function>`), else the package directory's name.
+fn package_name(v: &Value, bench: &str) -> Option<String> {
+    let from_layout = |dir: &str| {
+        let mut c = components(dir);
+        if c.last().is_some_and(|l| l == "summary.json") {
+            c.pop();
+        }
+        // .../<package>/<bench>/<group>/<function>[.<id>]
+        let n = c.len();
+        if n >= 4 && c[n - 3] == bench {
+            Some(c[n - 4].clone())
+        } else {
+            None
+        }
+    };
+    if let Some(p) = str_field(v, "output_dir").and_then(from_layout) {
+        return Some(p);
+    }
+    if let Some(p) = v
+        .get("summary_output")
+        .and_then(|s| s.get("path"))
+        .and_then(Value::as_str)
+        .and_then(from_layout)
+    {
+        return Some(p);
+    }
+    str_field(v, "package_dir").and_then(|d| components(d).pop())
+}
+
+/// The bench source file relative to the repository root, never absolute.
+fn source_file(v: &Value, options: &ReadOptions) -> Option<String> {
+    let file = Path::new(str_field(v, "benchmark_file")?);
+    let project_root = str_field(v, "project_root").map(Path::new);
+    let absolute = if file.is_absolute() {
+        file.to_owned()
+    } else {
+        match project_root {
+            Some(root) => root.join(file),
+            None => file.to_owned(),
+        }
+    };
+    if let Some(repo) = &options.repo_root {
+        if let Ok(rel) = absolute.strip_prefix(repo) {
+            return to_slash(rel);
+        }
+        // From another machine: the longest suffix that exists below the repo root.
+        let parts = components(&absolute.to_string_lossy());
+        for start in 0..parts.len() {
+            let rel: PathBuf = parts[start..].iter().collect();
+            if repo.join(&rel).is_file() {
+                return to_slash(&rel);
+            }
+        }
+    }
+    if file.is_relative() {
+        to_slash(file)
+    } else {
+        None
+    }
+}
+
+fn to_slash(p: &Path) -> Option<String> {
+    let parts: Vec<String> = p
+        .components()
+        .map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            Component::CurDir => Some(String::new()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("/"))
+    }
+}
+
+/// Names of Callgrind metrics that are ratios, not counts; they are skipped.
+fn is_rate(name: &str) -> bool {
+    name.ends_with("Rate")
+}
+
+/// Converts a count value to `u64`, refusing negative, fractional and non-numbers.
+fn count(name: &str, value: &Value) -> Result<Option<u64>, String> {
+    if is_rate(name) {
+        return Ok(None);
+    }
+    match value {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Ok(Some(u))
+            } else if n.as_i64().is_some() {
+                Err(format!("metric {name} has a negative count {n}"))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(Some(f as u64)),
+                    _ => Err(format!("metric {name} has a non-integer count {n}")),
+                }
+            }
+        }
+        // A v6 metric is `{"Int": n}` or `{"Float": x}`.
+        Value::Object(m) if m.len() == 1 => match (m.get("Int"), m.get("Float")) {
+            (Some(inner), _) => count(name, inner),
+            (_, Some(inner)) => count(name, inner),
+            _ => Err(format!("metric {name} has an unknown value shape {value}")),
+        },
+        other => Err(format!("metric {name} is not a number: {other}")),
+    }
+}
+
+/// The Callgrind profile of a summary (the element of `profiles` with tool Callgrind).
+fn callgrind_profile(v: &Value) -> Result<&Value, String> {
+    let profiles = v
+        .get("profiles")
+        .and_then(Value::as_array)
+        .ok_or("missing `profiles` array")?;
+    profiles
+        .iter()
+        .find(|p| str_field(p, "tool") == Some("Callgrind"))
+        .ok_or_else(|| "no Callgrind profile (did the benchmark fail?)".to_owned())
+}
+
+/// v7: `profiles[tool=Callgrind].data.total.metrics.<name>.values.new`.
+fn metrics_v7(v: &Value) -> Result<Metrics, String> {
+    let p = callgrind_profile(v)?;
+    let total = p
+        .pointer("/data/total/metrics")
+        .and_then(Value::as_object)
+        .ok_or("missing `data.total.metrics` in the Callgrind profile")?;
+    let mut m = Metrics::default();
+    for (name, entry) in total {
+        let new = entry
+            .pointer("/values/new")
+            .ok_or_else(|| format!("metric {name} has no `values.new`"))?;
+        if let Some(c) = count(name, new)? {
+            m.insert(name.clone(), c);
+        }
+    }
+    Ok(m)
+}
+
+/// v6: `profiles[tool=Callgrind].summaries.total.summary.Callgrind.<name>.metrics`
+/// with `{"Left": new}` or `{"Both": [new, old]}`.
+fn metrics_v6(v: &Value) -> Result<Metrics, String> {
+    let p = callgrind_profile(v)?;
+    let total = p
+        .pointer("/summaries/total/summary/Callgrind")
+        .and_then(Value::as_object)
+        .ok_or("missing `summaries.total.summary.Callgrind` in the Callgrind profile")?;
+    let mut m = Metrics::default();
+    for (name, entry) in total {
+        let metrics = entry
+            .get("metrics")
+            .ok_or_else(|| format!("metric {name} has no `metrics`"))?;
+        let new = if let Some(l) = metrics.get("Left") {
+            l
+        } else if let Some(b) = metrics.get("Both").and_then(Value::as_array) {
+            b.first()
+                .ok_or_else(|| format!("metric {name}: empty `Both`"))?
+        } else if metrics.get("Right").is_some() {
+            return Err(format!(
+                "metric {name} has only an old value (`Right`): the benchmark did not run"
+            ));
+        } else {
+            return Err(format!("metric {name}: unknown `metrics` shape {metrics}"));
+        };
+        if let Some(c) = count(name, new)? {
+            m.insert(name.clone(), c);
+        }
+    }
+    Ok(m)
+}

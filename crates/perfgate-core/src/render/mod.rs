@@ -1,0 +1,93 @@
+//! Renderers of a [`Comparison`](crate::Comparison): terminal, markdown and JSON.
+//!
+//! All renderers take the same comparison and derive their headline from the same
+//! counts, so a summary line never contradicts the rows below it.
+
+mod markdown;
+mod terminal;
+
+pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
+pub use terminal::{terminal, TerminalOptions};
+
+use crate::comparison::{BenchComparison, Comparison, Gate};
+
+/// The output formats of `perfgate compare` and `perfgate report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human table for a terminal (colour when asked).
+    Terminal,
+    /// GitHub-flavoured markdown for PR comments and step summaries.
+    Markdown,
+    /// The versioned JSON document (`docs/COMPARISON_JSON.md`).
+    Json,
+}
+
+/// The comparison as JSON (same as [`Comparison::to_json`]).
+pub fn json(c: &Comparison) -> String {
+    c.to_json()
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `+1.23% (+456)` style change text.
+pub(crate) fn change_text(b: &BenchComparison) -> String {
+    let delta = match b.delta {
+        Some(d) if d >= 0 => format!("+{}", thousands(d.unsigned_abs())),
+        Some(d) => format!("-{}", thousands(d.unsigned_abs())),
+        None => return String::new(),
+    };
+    match b.change_pct {
+        Some(p) => format!("{p:+.2}% ({delta})"),
+        None => format!("n/a ({delta})"),
+    }
+}
+
+/// `1,234` or `—`.
+pub(crate) fn value_text(v: Option<u64>) -> String {
+    v.map_or_else(|| "—".to_owned(), thousands)
+}
+
+/// The one-line headline: outcome and counts.
+pub(crate) fn headline(c: &Comparison) -> String {
+    let n = &c.counts;
+    let outcome = match c.gate {
+        Gate::Passed => "passed",
+        Gate::Failed => "failed",
+        Gate::CouldNotJudge => "could not judge",
+    };
+    if c.gate == Gate::CouldNotJudge {
+        return format!("perfgate {outcome}");
+    }
+    format!(
+        "perfgate {outcome}: {} regressed, {} improved, {} unchanged, {} new, {} missing ({} benchmarks, gated on {})",
+        n.regressed,
+        n.improved,
+        n.unchanged,
+        n.new,
+        n.missing,
+        n.total(),
+        c.metric
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}

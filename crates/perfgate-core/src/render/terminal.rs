@@ -1,0 +1,105 @@
+//! A plain table for terminals, coloured only when the caller says so (the CLI turns
+//! colour off for `NO_COLOR`, `TERM=dumb` and output that is not a terminal).
+
+use anstyle::{AnsiColor, Style};
+
+use crate::comparison::{Comparison, Gate, Verdict};
+use crate::render::{change_text, headline, value_text};
+
+/// Options for [`terminal`].
+#[derive(Debug, Clone, Default)]
+pub struct TerminalOptions {
+    /// Emit ANSI colour codes.
+    pub color: bool,
+    /// Also list unchanged benchmarks (otherwise only counted).
+    pub show_unchanged: bool,
+}
+
+fn paint(text: &str, style: Style, color: bool) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Removes control characters so a benchmark name cannot move the cursor or recolour
+/// the terminal.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Renders `c` as a table for a terminal.
+pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
+    let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+    let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
+    let dim = Style::new().dimmed();
+
+    let rows: Vec<_> = c
+        .benchmarks
+        .iter()
+        .filter(|b| options.show_unchanged || b.verdict != Verdict::Unchanged)
+        .collect();
+    let names: Vec<String> = rows.iter().map(|b| sanitize(&b.id.to_string())).collect();
+    let w_name = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut out = String::new();
+    if !rows.is_empty() {
+        out.push_str(&format!(
+            "{:<10} {:<w_name$} {:>15} {:>15} {:>22}\n",
+            "VERDICT", "BENCHMARK", "BASELINE", "CURRENT", "CHANGE"
+        ));
+    }
+    for (b, n) in rows.iter().zip(&names) {
+        let style = match b.verdict {
+            Verdict::Regressed => red,
+            Verdict::Improved => green,
+            Verdict::New | Verdict::Missing => yellow,
+            Verdict::Unchanged => dim,
+        };
+        let verdict = paint(&format!("{:<10}", b.verdict.as_str()), style, options.color);
+        out.push_str(&format!(
+            "{verdict} {n:<w_name$} {:>15} {:>15} {:>22}\n",
+            value_text(b.baseline),
+            value_text(b.current),
+            change_text(b)
+        ));
+    }
+    if let Some(e) = &c.environment {
+        for ch in &e.changes {
+            out.push_str(&paint(
+                &format!(
+                    "environment changed: {}: {:?} -> {:?}\n",
+                    ch.field,
+                    sanitize(ch.baseline.as_deref().unwrap_or("unknown")),
+                    sanitize(ch.current.as_deref().unwrap_or("unknown"))
+                ),
+                yellow,
+                options.color,
+            ));
+        }
+        out.push_str(&paint(
+            &format!("environment: {}\n", sanitize(&e.current.one_line())),
+            dim,
+            options.color,
+        ));
+    }
+    for r in &c.reasons {
+        out.push_str(&format!("  - {}\n", sanitize(r)));
+    }
+    let style = match c.gate {
+        Gate::Passed => green.bold(),
+        Gate::Failed => red,
+        Gate::CouldNotJudge => yellow.bold(),
+    };
+    out.push_str(&paint(&headline(c), style, options.color));
+    out.push('\n');
+    out
+}
