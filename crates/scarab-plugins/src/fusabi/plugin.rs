@@ -118,6 +118,9 @@ pub struct FusabiPlugin {
 
 impl FusabiPlugin {
     /// Read a plugin file. Source is compiled later; bytecode is decoded and verified now.
+    ///
+    /// The form is told by the `FZB\x01` magic. A file named `*.fzb` without the magic
+    /// is reported as bad bytecode rather than compiled as source.
     pub fn from_path(path: impl AsRef<Path>, runtime: FusabiRuntime) -> Result<Self, LoadError> {
         let path = path.as_ref();
         let io = |source| LoadError::Io {
@@ -125,12 +128,24 @@ impl FusabiPlugin {
             source,
         };
         let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_FZB_BYTES.max(MAX_FSX_BYTES) {
+        let limit = MAX_FZB_BYTES.max(MAX_FSX_BYTES);
+        if size > limit {
+            // Read only the magic to name the kind of file in the error.
+            let mut magic = [0u8; 4];
+            let is_fzb = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok()
+                && is_bytecode(&magic);
+            let (limit, kind) = if is_fzb {
+                (MAX_FZB_BYTES, ".fzb")
+            } else {
+                (MAX_FSX_BYTES, ".fsx")
+            };
             return Err(LoadError::TooLarge {
                 path: path.to_owned(),
                 size,
-                limit: MAX_FZB_BYTES.max(MAX_FSX_BYTES),
-                kind: "plugin",
+                limit,
+                kind,
             });
         }
         let bytes = std::fs::read(path).map_err(io)?;
@@ -145,7 +160,8 @@ impl FusabiPlugin {
         runtime: FusabiRuntime,
     ) -> Result<Self, LoadError> {
         let path = path.as_ref();
-        if is_bytecode(&bytes) {
+        let named_fzb = path.extension().is_some_and(|e| e == "fzb");
+        if is_bytecode(&bytes) || named_fzb {
             let started = runtime.metrics.start();
             let chunk = contain(path, || {
                 let chunk = decode_fzb(&bytes, path)?;

@@ -114,6 +114,43 @@ impl VmTemplate {
         vm.host_registry = Arc::clone(&self.registry);
     }
 
+    /// Add a host function for plugins, callable as `Module.name` when `name` has that
+    /// form (the module record is created or extended) and as a bare global otherwise.
+    /// `arity` is the number of arguments scripts pass. Call this before plugins are
+    /// loaded: VMs made earlier do not see the new global.
+    pub fn register_function<F>(&mut self, name: &str, arity: u8, f: F)
+    where
+        F: Fn(&mut Vm, &[Value]) -> Result<Value, VmError> + Send + Sync + 'static,
+    {
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register(name, f);
+        }
+        match name.split_once('.') {
+            Some((module, field)) => {
+                let entry = self
+                    .globals
+                    .entry(module.to_owned())
+                    .or_insert_with(|| Value::Record(Arc::new(Mutex::new(HashMap::new()))));
+                match entry {
+                    Value::Record(fields) => {
+                        // Copy the record: stdlib module records are shared with other templates.
+                        let mut copy = fields.lock().map(|f| f.clone()).unwrap_or_default();
+                        copy.insert(field.to_owned(), native(name, arity));
+                        *entry = Value::Record(Arc::new(Mutex::new(copy)));
+                    }
+                    other => {
+                        let mut fields = HashMap::new();
+                        fields.insert(field.to_owned(), native(name, arity));
+                        *other = Value::Record(Arc::new(Mutex::new(fields)));
+                    }
+                }
+            }
+            None => {
+                self.globals.insert(name.to_owned(), native(name, arity));
+            }
+        }
+    }
+
     /// The host state the host functions read.
     pub fn host_state(&self) -> &Arc<HostState> {
         &self.host

@@ -1,0 +1,209 @@
+//! The plugin VM: replacement under a million calls, replacement after errors,
+//! panics at the VM boundary, the template, and direct versus adapter calls.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use scarab_plugins::fusabi_vm::{Value, VmError};
+use scarab_plugins::{
+    Action, FusabiPlugin, FusabiRuntime, Hook, HookError, HostState, Plugin, PluginManager,
+    PluginState, VmTemplate, DEFAULT_STACK_BOUND,
+};
+
+const NOOP: &str = include_str!("../plugins/noop.fsx");
+
+#[test]
+fn a_million_calls_keep_the_stack_bounded() {
+    let rt = FusabiRuntime::default();
+    let bound = rt.stack_bound;
+    let mut p = FusabiPlugin::from_source(NOOP, "noop.fsx", rt).unwrap();
+    p.load().unwrap();
+    let mut max_stack = 0;
+    for _ in 0..1_000_000 {
+        assert_eq!(p.on_output("line").unwrap(), Action::Continue);
+        max_stack = max_stack.max(p.stack_size());
+    }
+    // Without replacement the stack would hold millions of values by now.
+    assert!(
+        max_stack <= bound,
+        "stack reached {max_stack}, bound {bound}"
+    );
+    assert!(max_stack > 0);
+    let replaced = p.vm_replacements();
+    assert!(
+        (1_000_000 / (bound as u64 + 1)..=1_000_000).contains(&replaced),
+        "{replaced} replacements"
+    );
+}
+
+#[test]
+fn the_vm_does_leak_without_replacement() {
+    // Keeps the test above honest: calling the hook on the VM directly grows the stack.
+    let mut p = FusabiPlugin::from_source(NOOP, "noop.fsx", FusabiRuntime::default()).unwrap();
+    p.load().unwrap();
+    let hook = p.hook(Hook::Output).unwrap().clone();
+    let vm = p.vm_mut().unwrap();
+    let before = vm.stack_size();
+    for _ in 0..100 {
+        vm.call_value(hook.clone(), &[Value::Str("x".into())])
+            .unwrap();
+    }
+    assert!(vm.stack_size() >= before + 100, "{}", vm.stack_size());
+}
+
+#[test]
+fn a_small_bound_replaces_often_and_keeps_state() {
+    let rt = FusabiRuntime {
+        stack_bound: 8,
+        ..FusabiRuntime::default()
+    };
+    let src = include_str!("../plugins/line_counter.fsx");
+    let mut p = FusabiPlugin::from_source(src, "line_counter.fsx", rt).unwrap();
+    for _ in 0..1000 {
+        p.on_output("x").unwrap();
+        assert!(p.stack_size() <= 8);
+    }
+    assert!(p.vm_replacements() >= 100);
+    let Some(Value::Array(a)) = p.vm_mut().unwrap().globals.get("counter").cloned() else {
+        panic!("no counter")
+    };
+    assert_eq!(a.lock().unwrap()[0], Value::Int(1000));
+}
+
+#[test]
+fn the_vm_is_replaced_after_an_error() {
+    let src = "let f line =\n  if line = \"boom\" then\n    let z = 0 in let q = 1 / z in Continue\n  else Modify (line ++ \"!\")\nin\n{ on_output = f }\n";
+    let mut p = FusabiPlugin::from_source(src, "e.fsx", FusabiRuntime::default()).unwrap();
+    assert_eq!(p.on_output("a").unwrap(), Action::Modify("a!".into()));
+    let before = p.vm_replacements();
+    assert!(p.on_output("boom").is_err());
+    assert_eq!(p.vm_replacements(), before + 1);
+    assert_eq!(p.stack_size(), 0);
+    assert_eq!(p.vm_mut().unwrap().frame_count(), 0);
+    assert_eq!(p.on_output("b").unwrap(), Action::Modify("b!".into()));
+}
+
+fn template_with_panicking_host_fn() -> Arc<VmTemplate> {
+    let mut t = VmTemplate::new(Arc::new(HostState::default()));
+    t.register_function("Test.explode", 1, |_vm, args| {
+        if args.first() == Some(&Value::Str("boom".into())) {
+            panic!("host function exploded");
+        }
+        Err(VmError::Runtime("not boom".into()))
+    });
+    Arc::new(t)
+}
+
+#[test]
+fn a_panic_inside_the_vm_is_caught_and_disables_the_plugin() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let rt = FusabiRuntime {
+        template: template_with_panicking_host_fn(),
+        ..FusabiRuntime::default()
+    };
+    let src = "// @name exploder\nlet f line =\n  let r = Test.explode line in Continue\nin\n{ on_output = f }\n";
+    let mut p = FusabiPlugin::from_source(src, "exploder.fsx", rt.clone()).unwrap();
+    let e = p.on_output("boom").unwrap_err();
+    assert!(
+        matches!(&e, HookError::Panicked { message, .. } if message.contains("exploded")),
+        "{e:?}"
+    );
+    assert_eq!(p.stack_size(), 0);
+
+    let mut m = PluginManager::with_runtime(rt.clone(), Default::default());
+    m.add_fusabi(FusabiPlugin::from_source(src, "exploder.fsx", rt).unwrap())
+        .unwrap();
+    assert_eq!(m.dispatch_output("boom"), "boom");
+    assert!(matches!(m.list()[0].state, PluginState::Disabled(_)));
+}
+
+#[test]
+fn the_template_shares_host_functions_and_isolates_globals() {
+    let host = Arc::new(HostState::new(10, 5));
+    let t = VmTemplate::new(Arc::clone(&host));
+    let mut a = t.instantiate();
+    let b = t.instantiate();
+    a.globals.insert("mine".into(), Value::Int(1));
+    assert!(!b.globals.contains_key("mine"));
+    assert!(Arc::ptr_eq(&a.host_registry, &b.host_registry));
+    // The cold VM offers the same globals.
+    let cold = t.cold_vm();
+    let mut names: Vec<_> = cold.globals.keys().cloned().collect();
+    let mut tnames: Vec<_> = b.globals.keys().cloned().collect();
+    names.sort();
+    tnames.sort();
+    assert_eq!(names, tnames);
+}
+
+#[test]
+fn only_allowed_stdlib_modules_are_reachable() {
+    for (src, ok) in [
+        (
+            "let f l = let u = String.toUpper l in Modify u in { on_output = f }",
+            true,
+        ),
+        (
+            "let f l = let r = Process.run \"ls\" in Continue in { on_output = f }",
+            false,
+        ),
+        (
+            "let f l = let r = File.readLines \"x\" in Continue in { on_output = f }",
+            false,
+        ),
+        (
+            "let f l = let r = print l in Continue in { on_output = f }",
+            false,
+        ),
+    ] {
+        let mut p = FusabiPlugin::from_source(src, "s.fsx", FusabiRuntime::default()).unwrap();
+        assert_eq!(p.on_output("a").is_ok(), ok, "{src}");
+    }
+}
+
+#[test]
+fn host_functions_report_the_terminal_size() {
+    let src = "let f l =\n  let c = Host.cols () in\n  let r = Host.rows () in\n  let s = String.format \"%dx%d\" [c; r] in\n  Modify s\nin\n{ on_output = f }\n";
+    let mut m = PluginManager::new();
+    let rt = m.runtime().clone();
+    m.add_fusabi(FusabiPlugin::from_source(src, "size.fsx", rt).unwrap())
+        .unwrap();
+    assert_eq!(m.dispatch_output(""), "80x24");
+    m.dispatch_resize(132, 43);
+    assert_eq!(m.dispatch_output(""), "132x43");
+}
+
+#[test]
+fn a_hook_that_is_not_exported_costs_no_vm_call() {
+    let rt = FusabiRuntime::default();
+    let metrics = Arc::clone(&rt.metrics);
+    let vm_calls = || {
+        metrics
+            .report()
+            .get(scarab_plugins::Metric::VmExec)
+            .unwrap()
+            .count
+    };
+    let src = "let f t = Modify \"y\" in { on_input = f }";
+    let mut p = FusabiPlugin::from_source(src, "i.fsx", rt.clone()).unwrap();
+    p.load().unwrap();
+    let before = vm_calls();
+    assert_eq!(p.on_output("x").unwrap(), Action::Continue);
+    p.on_resize(1, 1).unwrap();
+    assert_eq!(vm_calls(), before);
+    assert_eq!(p.on_input(b"x").unwrap(), Action::Modify(b"y".to_vec()));
+    assert_eq!(vm_calls(), before + 1);
+}
+
+#[test]
+fn lazy_plugins_compile_on_first_call() {
+    let mut p = FusabiPlugin::from_source(NOOP, "noop.fsx", FusabiRuntime::default()).unwrap();
+    assert!(!p.is_loaded());
+    assert_eq!(p.metadata().name, "noop");
+    p.on_output("x").unwrap();
+    assert!(p.is_loaded());
+}
+
+#[test]
+fn the_default_stack_bound_is_documented() {
+    assert_eq!(FusabiRuntime::default().stack_bound, DEFAULT_STACK_BOUND);
+}
