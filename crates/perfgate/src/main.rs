@@ -1,3 +1,494 @@
 //! `perfgate`: the command-line front of the regression gate.
+//!
+//! A thin layer over `perfgate-core`: parse arguments, call the library, print, and map
+//! the outcome to the exit code scripts rely on: 0 passed, 1 failed, 2 could not judge.
 
-fn main() {}
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use perfgate_core::baseline::{self, AcceptOptions, Provenance, DEFAULT_METRICS};
+use perfgate_core::env::{self as penv, CaptureOptions};
+use perfgate_core::policy::id_globset;
+use perfgate_core::render::{self, MarkdownOptions, TerminalOptions};
+use perfgate_core::{compare, Comparison, Environment, Policy, ReadOptions, Run};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
+environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
+
+Typical CI use:
+  GLIBC_TUNABLES=glibc.cpu.hwcaps=-ERMS perfgate env --output target/perfgate/env.json
+  cargo bench -- --save-summary=json
+  perfgate compare --baselines baselines --env target/perfgate/env.json \\
+      --save-json target/perfgate/comparison.json target/gungraun";
+
+/// CI regression gate for instruction-count benchmarks (Gungraun / iai-callgrind).
+#[derive(Parser, Debug)]
+#[command(name = "perfgate", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Print (or write) this machine's environment fingerprint as JSON.
+    ///
+    /// Records valgrind, runner, rustc, target, glibc, GLIBC_TUNABLES (from this
+    /// process's environment: run it with the value the benchmarks get), CPU model, the
+    /// CPU flags glibc's ifunc choice depends on, and the cache geometry.
+    Env {
+        /// Write the fingerprint to FILE instead of stdout (atomically).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The cache geometry passed to Callgrind, when pinned
+        /// (e.g. "--I1=32768,8,64 --D1=32768,8,64 --LL=8388608,16,64").
+        #[arg(long, value_name = "GEOMETRY")]
+        cache: Option<String>,
+        /// The gungraun-runner executable (default: $GUNGRAUN_RUNNER, PATH, ~/.cargo/bin).
+        #[arg(long, value_name = "PATH")]
+        runner: Option<PathBuf>,
+        /// The valgrind executable.
+        #[arg(long, value_name = "PATH", default_value = "valgrind")]
+        valgrind: PathBuf,
+        /// The target triple the benchmarks are built for (default: rustc's host).
+        #[arg(long, value_name = "TRIPLE")]
+        target: Option<String>,
+    },
+    /// Compare benchmark results with the committed baselines and judge them.
+    Compare {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The policy file. Default: ./perfgate.toml when it exists, else built-in defaults.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Output format for stdout (or --output).
+        #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
+        format: FormatArg,
+        /// Write the rendered output to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also write the JSON comparison to FILE (also when the gate cannot judge).
+        #[arg(long, value_name = "FILE")]
+        save_json: Option<PathBuf>,
+        /// Also write the markdown rendering to FILE (e.g. $GITHUB_STEP_SUMMARY).
+        #[arg(long, value_name = "FILE")]
+        save_markdown: Option<PathBuf>,
+        #[command(flatten)]
+        look: Look,
+    },
+    /// Write the current results into the baselines (only the benchmarks named).
+    ///
+    /// Refuses an empty run and any result that cannot be read. With --only, touches
+    /// only matching benchmarks and refuses to mix environments in one baseline file.
+    Accept {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Why these numbers are right (recorded in the baseline files).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Accept only benchmarks whose id matches GLOB (repeatable; `*` stays within
+        /// one `/`-separated part, `**` crosses parts).
+        #[arg(long, value_name = "GLOB")]
+        only: Vec<String>,
+        /// The commit the results come from (default: $GITHUB_SHA, else `git rev-parse HEAD`).
+        #[arg(long, value_name = "SHA")]
+        commit: Option<String>,
+        /// Who accepts (default: $GITHUB_ACTOR, else $USER).
+        #[arg(long, value_name = "NAME")]
+        accepted_by: Option<String>,
+        /// Metrics to store besides Ir (repeatable; default: Dr, Dw when recorded).
+        #[arg(long, value_name = "NAME")]
+        metric: Vec<String>,
+    },
+    /// Inspect the committed baselines.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCmd,
+    },
+    /// Re-render a saved JSON comparison.
+    Report {
+        /// The comparison JSON written by `compare --save-json` or `--format json`.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Markdown)]
+        format: FormatArg,
+        /// Write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Exit with the comparison's gate code (0/1/2) instead of 0.
+        #[arg(long)]
+        exit_status: bool,
+        #[command(flatten)]
+        look: Look,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BaselineCmd {
+    /// Print what the baselines hold.
+    Show {
+        /// The baseline directory.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        baselines: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where results and baselines come from.
+#[derive(clap::Args, Debug)]
+struct Inputs {
+    /// The baseline directory (one <package>/<bench>.toml per bench target).
+    #[arg(long, value_name = "DIR")]
+    baselines: PathBuf,
+    /// The environment fingerprint of the run (from `perfgate env --output`).
+    /// Default: captured now, on this machine.
+    #[arg(long, value_name = "FILE")]
+    env: Option<PathBuf>,
+    /// The repository root, to name bench source files relative to it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    repo_root: PathBuf,
+    /// Result directories (searched recursively for summary.json) or files (a
+    /// summary.json or the `--output-format=json` stream). Shards are merged; a
+    /// benchmark present twice is an error.
+    #[arg(required = true, value_name = "RESULTS")]
+    results: Vec<PathBuf>,
+}
+
+/// Presentation options.
+#[derive(clap::Args, Debug)]
+struct Look {
+    /// Colour: auto follows NO_COLOR and whether stdout is a terminal.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// List unchanged benchmarks in the terminal table too.
+    #[arg(long)]
+    show_unchanged: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FormatArg {
+    Terminal,
+    Markdown,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("perfgate: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Cmd::Env {
+            output,
+            cache,
+            runner,
+            valgrind,
+            target,
+        } => {
+            let env = penv::capture(&CaptureOptions {
+                valgrind,
+                runner,
+                target,
+                cache,
+                ..CaptureOptions::default()
+            });
+            let mut text = serde_json::to_string_pretty(&env)?;
+            text.push('\n');
+            emit(output.as_deref(), &text)?;
+            Ok(0)
+        }
+        Cmd::Compare {
+            inputs,
+            policy,
+            format,
+            output,
+            save_json,
+            save_markdown,
+            look,
+        } => {
+            let comparison = match judge(&inputs, policy.as_deref()) {
+                Ok(c) => c,
+                Err((e, env)) => {
+                    eprintln!("perfgate: could not judge: {e:#}");
+                    let c = Comparison::could_not_judge(format!("{e:#}"), env.map(|b| *b));
+                    if let Some(p) = &save_json {
+                        emit(Some(p), &c.to_json())?;
+                    }
+                    if let Some(p) = &save_markdown {
+                        emit(Some(p), &render::markdown(&c, &MarkdownOptions::default()))?;
+                    }
+                    if format == FormatArg::Json {
+                        emit(output.as_deref(), &c.to_json())?;
+                    }
+                    return Ok(2);
+                }
+            };
+            if let Some(p) = &save_json {
+                emit(Some(p), &comparison.to_json())?;
+            }
+            if let Some(p) = &save_markdown {
+                emit(
+                    Some(p),
+                    &render::markdown(&comparison, &MarkdownOptions::default()),
+                )?;
+            }
+            let text = render_as(&comparison, format, output.is_some(), &look);
+            emit(output.as_deref(), &text)?;
+            Ok(exit_code(comparison.exit_code()))
+        }
+        Cmd::Accept {
+            inputs,
+            reason,
+            only,
+            commit,
+            accepted_by,
+            metric,
+        } => {
+            if reason.trim().is_empty() {
+                bail!("--reason must say why the new numbers are right");
+            }
+            let globs = if only.is_empty() {
+                None
+            } else {
+                Some(id_globset(&only).context("bad --only glob")?)
+            };
+            let run = read_run(&inputs).map_err(|(e, _)| e)?;
+            let provenance = Provenance {
+                commit: commit
+                    .or_else(|| std::env::var("GITHUB_SHA").ok())
+                    .or_else(git_head)
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                accepted_at: rfc3339_now(),
+                accepted_by: accepted_by
+                    .or_else(|| std::env::var("GITHUB_ACTOR").ok())
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                reason,
+            };
+            let mut metrics: Vec<String> =
+                DEFAULT_METRICS.iter().map(|s| (*s).to_owned()).collect();
+            metrics.extend(metric);
+            let written = baseline::accept_with(
+                &inputs.baselines,
+                &run,
+                &AcceptOptions {
+                    only: globs.as_ref(),
+                    provenance: &provenance,
+                    metrics: &metrics,
+                },
+            )?;
+            for p in written {
+                println!("wrote {}", p.display());
+            }
+            Ok(0)
+        }
+        Cmd::Baseline {
+            command: BaselineCmd::Show { baselines, json },
+        } => {
+            let set = baseline::load_dir(&baselines)?;
+            let mut out = String::new();
+            if json {
+                let suites: Vec<_> = set.suites.values().collect();
+                out = serde_json::to_string_pretty(&suites)?;
+                out.push('\n');
+            } else {
+                for b in set.suites.values() {
+                    out.push_str(&format!(
+                        "{}/{}  ({} benchmarks; accepted {} by {} at {}: {})\n  environment: {}\n",
+                        b.package,
+                        b.bench,
+                        b.benchmarks.len(),
+                        b.provenance.commit,
+                        b.provenance.accepted_by,
+                        b.provenance.accepted_at,
+                        b.provenance.reason,
+                        b.environment.one_line()
+                    ));
+                    for (k, m) in &b.benchmarks {
+                        let vals: Vec<String> =
+                            m.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
+                        out.push_str(&format!("  {k:<50} {}\n", vals.join(" ")));
+                    }
+                }
+                out = out
+                    .chars()
+                    .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+                    .collect();
+            }
+            emit(None, &out)?;
+            Ok(0)
+        }
+        Cmd::Report {
+            file,
+            format,
+            output,
+            exit_status,
+            look,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let c = Comparison::from_json(&text).with_context(|| format!("{}", file.display()))?;
+            let rendered = render_as(&c, format, output.is_some(), &look);
+            emit(output.as_deref(), &rendered)?;
+            Ok(if exit_status {
+                exit_code(c.exit_code())
+            } else {
+                0
+            })
+        }
+    }
+}
+
+fn exit_code(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(2)
+}
+
+type Judged<T> = std::result::Result<T, (anyhow::Error, Option<Box<Environment>>)>;
+
+fn read_run(inputs: &Inputs) -> Judged<Run> {
+    let environment = match &inputs.env {
+        Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
+        None => penv::capture(&CaptureOptions::default()),
+    };
+    let options = ReadOptions {
+        repo_root: Some(
+            std::fs::canonicalize(&inputs.repo_root).unwrap_or_else(|_| inputs.repo_root.clone()),
+        ),
+    };
+    perfgate_core::read_paths(&inputs.results, environment.clone(), &options)
+        .map_err(|e| (e.into(), Some(Box::new(environment))))
+}
+
+fn judge(inputs: &Inputs, policy: Option<&Path>) -> Judged<Comparison> {
+    let policy = match policy {
+        Some(p) => Policy::load(p).map_err(|e| (e.into(), None))?,
+        None if Path::new("perfgate.toml").is_file() => {
+            Policy::load(Path::new("perfgate.toml")).map_err(|e| (e.into(), None))?
+        }
+        None => Policy::default(),
+    };
+    let baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
+    let run = read_run(inputs)?;
+    compare(&run, &baselines, &policy)
+        .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
+}
+
+fn use_color(choice: ColorArg, to_file: bool) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            !to_file
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn render_as(c: &Comparison, format: FormatArg, to_file: bool, look: &Look) -> String {
+    match format {
+        FormatArg::Terminal => render::terminal(
+            c,
+            &TerminalOptions {
+                color: use_color(look.color, to_file),
+                show_unchanged: look.show_unchanged,
+            },
+        ),
+        FormatArg::Markdown => render::markdown(c, &MarkdownOptions::default()),
+        FormatArg::Json => c.to_json(),
+    }
+}
+
+/// Writes `text` to `path` atomically, or to stdout when `path` is `None`.
+fn emit(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => baseline::write_atomic(p, text.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => {}
+                // A closed pipe (`perfgate ... | head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).context("cannot write to stdout"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn git_head() -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The current UTC time as RFC 3339 (`2026-11-27T21:00:00Z`).
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC (civil-from-days conversion).
+fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_813_200), "2026-11-27T21:00:00Z");
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,30 @@
+//! Fixture benchmarks for perfgate's end-to-end test.
+use std::hint::black_box;
+
+use gungraun::prelude::*;
+use perfgate_fixture_bench::{copy, fib, mix, work};
+
+#[library_benchmark]
+fn scaled() -> u64 {
+    black_box(mix(black_box(work())))
+}
+
+#[library_benchmark]
+#[bench::small(12)]
+#[bench::large(18)]
+fn fibonacci(n: u64) -> u64 {
+    black_box(fib(black_box(n)))
+}
+
+#[library_benchmark]
+fn clone_64k() -> usize {
+    black_box(copy(black_box(65_536)))
+}
+
+library_benchmark_group!(name = compute, benchmarks = [scaled, fibonacci]);
+library_benchmark_group!(name = memory, benchmarks = [clone_64k]);
+
+main!(
+    config = LibraryBenchmarkConfig::default().pass_through_env("GLIBC_TUNABLES");
+    library_benchmark_groups = compute, memory
+);
