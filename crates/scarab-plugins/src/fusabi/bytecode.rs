@@ -70,14 +70,37 @@ pub fn compile_source(source: &str, path: &Path) -> Result<Chunk, LoadError> {
     }
 }
 
-/// Drop the parser's own "at line:col" and "Parse error" wording; the host prints
-/// `file:line:column:` in front instead.
+/// Drop the parser's own "Parse error" wording and "at line:col" positions; the host
+/// prints `file:line:column:` in front instead.
 fn strip_position(message: &str) -> String {
-    let message = message
+    let mut m = message
         .strip_prefix("Parse error: ")
         .or_else(|| message.strip_prefix("Parse error "))
         .unwrap_or(message);
-    message.to_owned()
+    // "at 3:8: expected ..." (parser)
+    if let Some(rest) = m.strip_prefix("at ") {
+        if let Some((pos, tail)) = rest.split_once(": ") {
+            if is_position(pos) {
+                m = tail;
+            }
+        }
+    }
+    // "Unexpected character '$' at 2:5" (lexer)
+    if let Some((head, pos)) = m.rsplit_once(" at ") {
+        if is_position(pos) {
+            m = head;
+        }
+    }
+    m.to_owned()
+}
+
+fn is_position(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(l, c)| {
+        !l.is_empty()
+            && !c.is_empty()
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && c.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// Line and column just past the last character, 1-based.
