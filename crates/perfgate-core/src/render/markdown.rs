@@ -48,11 +48,12 @@ pub fn escape_markdown(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
             // A zero-width joiner after @ and # keeps GitHub from linking a user,
             // team or issue.
             '@' => out.push_str("@\u{2060}"),
             '#' => out.push_str("#\u{2060}"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '!' => {
+            '\\' | '*' | '_' | '[' | ']' | '~' | '!' => {
                 out.push('\\');
                 out.push(ch);
             }
