@@ -107,6 +107,8 @@ pub struct CheckReport {
     pub title: String,
     /// The markdown verdict (cut to 65,535 characters).
     pub summary: String,
+    /// Further details (`output.text`, cut to 65,535 characters).
+    pub text: Option<String>,
     /// Annotations for regressed benchmarks.
     pub annotations: Vec<Annotation>,
     /// Link for "Details" (the workflow run), if any.
@@ -256,14 +258,35 @@ pub async fn publish(
 ) -> Result<Published, ApiError> {
     match opts.mode {
         ReportMode::Status => {
-            post_status(client, repo, &report.head_sha, report.outcome, &report.title, report.details_url.as_deref()).await?;
+            post_status(
+                client,
+                repo,
+                &report.head_sha,
+                report.outcome,
+                &report.title,
+                report.details_url.as_deref(),
+            )
+            .await?;
             Ok(Published::Status)
         }
         ReportMode::Check => publish_check_run(client, repo, report, opts).await,
         ReportMode::Auto => match publish_check_run(client, repo, report, opts).await {
-            Err(e) if matches!(e.status(), Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)) => {
+            Err(e)
+                if matches!(
+                    e.status(),
+                    Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+                ) =>
+            {
                 tracing::warn!(error = %e, "cannot create check runs with these credentials; using a commit status");
-                post_status(client, repo, &report.head_sha, report.outcome, &report.title, report.details_url.as_deref()).await?;
+                post_status(
+                    client,
+                    repo,
+                    &report.head_sha,
+                    report.outcome,
+                    &report.title,
+                    report.details_url.as_deref(),
+                )
+                .await?;
                 Ok(Published::Status)
             }
             other => other,
@@ -276,6 +299,9 @@ fn output(report: &CheckReport, annotations: &[Annotation]) -> Value {
         "title": truncate_chars(&report.title, 255),
         "summary": truncate_chars(&report.summary, MAX_OUTPUT_CHARS),
     });
+    if let Some(text) = &report.text {
+        out["text"] = json!(truncate_chars(text, MAX_OUTPUT_CHARS));
+    }
     if !annotations.is_empty() {
         out["annotations"] = json!(annotations);
     }
@@ -356,7 +382,15 @@ pub async fn post_status(
     description: &str,
     target_url: Option<&str>,
 ) -> Result<(), ApiError> {
-    post_status_state(client, repo, sha, status_state(outcome), description, target_url).await
+    post_status_state(
+        client,
+        repo,
+        sha,
+        status_state(outcome),
+        description,
+        target_url,
+    )
+    .await
 }
 
 async fn post_status_state(
@@ -410,7 +444,10 @@ pub async fn mark_pending(
             }
             Err(e)
                 if mode == ReportMode::Auto
-                    && matches!(e.status(), Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)) => {}
+                    && matches!(
+                        e.status(),
+                        Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+                    ) => {}
             Err(e) => return Err(e),
         }
     }

@@ -121,7 +121,9 @@ pub enum ApiError {
         message: String,
     },
     /// Still failing after every retry, or out of the time budget.
-    #[error("GitHub request {method} {path} gave up after {attempts} attempt(s) in {elapsed:?}: {last}")]
+    #[error(
+        "GitHub request {method} {path} gave up after {attempts} attempt(s) in {elapsed:?}: {last}"
+    )]
     GaveUp {
         /// HTTP method.
         method: Method,
@@ -218,10 +220,13 @@ impl GithubClient {
                 private_key_pem,
                 installation_id,
             } => {
-                let key = octocrab::EncodingKey::from_rsa_pem(private_key_pem.as_bytes())
-                    .map_err(|e| {
-                        ApiError::Config(format!("GitHub App private key is not an RSA PEM key: {e}"))
-                    })?;
+                let key = octocrab::EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(
+                    |e| {
+                        ApiError::Config(format!(
+                            "GitHub App private key is not an RSA PEM key: {e}"
+                        ))
+                    },
+                )?;
                 let app = builder
                     .app((*app_id).into(), key)
                     .build()
@@ -325,11 +330,7 @@ impl GithubClient {
             Method::PATCH => self.crab._patch(path, body).await,
             Method::PUT => self.crab._put(path, body).await,
             Method::DELETE => self.crab._delete(path, body).await,
-            _ => {
-                return Attempt::Fatal(ApiError::Config(format!(
-                    "unsupported method {method}"
-                )))
-            }
+            _ => return Attempt::Fatal(ApiError::Config(format!("unsupported method {method}"))),
         };
         let resp = match sent {
             Ok(resp) => resp,

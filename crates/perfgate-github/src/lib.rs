@@ -3,9 +3,19 @@
 //! - [`client`]: authenticated REST client with perfgate's retry policy.
 //! - [`comment`]: the sticky pull-request comment.
 //! - [`check`]: the "perfgate" check run, annotations, commit-status fallback.
+//! - [`report`]: from a comparator `Comparison` to comment and check; `post`.
+//! - [`results`]: where the accept command finds the latest gate results.
+//! - [`accept`]: `/perfgate accept <reason>` and the "Accept" button.
+//! - [`events`]: event handlers for the webhook service and Actions mode.
 //! - [`server`]: the webhook service (signature, replay cache, queue).
+//! - [`cli`]: the `perfgate github` subcommands.
 
+pub mod accept;
 pub mod check;
+pub mod cli;
 pub mod client;
 pub mod comment;
+pub mod events;
+pub mod report;
+pub mod results;
 pub mod server;

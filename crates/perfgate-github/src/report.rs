@@ -1,0 +1,280 @@
+//! From a comparator [`Comparison`] to what GitHub shows: the markdown for the
+//! sticky comment, the check run's title, summary, annotations and embedded
+//! machine-readable results, and the `perfgate github post` flow.
+//!
+//! # The results the accept command reads
+//!
+//! When the verdict is published as a check run, the check's `output.text`
+//! carries the comparison JSON (compact, inside a collapsed `<details>` block
+//! after [`RESULTS_MARKER`]). A check run belongs to one commit, so "the results
+//! for the pull request's current head sha" are simply the latest "perfgate"
+//! check run on that sha: nothing else needs storing, and results of an older
+//! push cannot be mistaken for the current ones. With the commit-status fallback
+//! (no check runs) the accept command needs the results as files instead
+//! (`--results DIR`, see [`crate::results`]).
+
+use std::path::{Component, Path};
+
+use perfgate_core::render::{markdown, MarkdownOptions};
+use perfgate_core::{Comparison, Gate, Verdict};
+
+use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
+use crate::client::{ApiError, GithubClient};
+use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
+
+/// Marker in a check run's `output.text` before the embedded comparison JSON.
+pub const RESULTS_MARKER: &str = "<!-- perfgate:comparison -->";
+
+/// Largest comparison JSON embedded in a check run (the text limit is 65,535).
+pub const MAX_EMBEDDED_JSON: usize = 60_000;
+
+/// The gate outcome GitHub shows for a comparator gate.
+pub fn outcome(gate: Gate) -> Outcome {
+    match gate {
+        Gate::Passed => Outcome::Pass,
+        Gate::Failed => Outcome::Fail,
+        Gate::CouldNotJudge => Outcome::CouldNotJudge,
+    }
+}
+
+/// True when the comparison has anything worth a new comment: the gate did not
+/// pass, a benchmark moved, appeared or vanished, or the environment changed.
+pub fn something_changed(c: &Comparison) -> bool {
+    c.gate != Gate::Passed
+        || c.counts.regressed + c.counts.improved + c.counts.new + c.counts.missing > 0
+        || c.environment_changed()
+}
+
+/// One-line title for the check run and commit status.
+pub fn title(c: &Comparison) -> String {
+    match c.gate {
+        Gate::Passed => format!(
+            "No regressions ({} benchmarks, {} improved)",
+            c.counts.total(),
+            c.counts.improved
+        ),
+        Gate::Failed => match c.reasons.first() {
+            Some(first) if c.reasons.len() > 1 => {
+                format!("{first} (+{} more)", c.reasons.len() - 1)
+            }
+            Some(first) => first.clone(),
+            None => "Gate failed".to_string(),
+        },
+        Gate::CouldNotJudge => format!(
+            "Could not judge: {}",
+            c.reasons
+                .first()
+                .map(String::as_str)
+                .unwrap_or("no reason given")
+        ),
+    }
+}
+
+/// Finds the line that defines a benchmark in its bench file: the
+/// `#[bench::<id>` attribute when the id has a case, else `fn <function>`.
+/// Returns 1 when the file cannot be read or nothing matches.
+pub fn definition_line(source: &str, function: &str, case: Option<&str>) -> u64 {
+    let mut fn_line = None;
+    for (i, line) in source.lines().enumerate() {
+        let t = line.trim_start();
+        if let Some(case) = case {
+            if t.starts_with(&format!("#[bench::{case}("))
+                || t.starts_with(&format!("#[bench::{case}]"))
+            {
+                return i as u64 + 1;
+            }
+        }
+        let is_fn = ["fn ", "pub fn "].iter().any(|p| {
+            t.strip_prefix(p)
+                .and_then(|rest| rest.strip_prefix(function))
+                .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+        });
+        if is_fn && fn_line.is_none() {
+            fn_line = Some(i as u64 + 1);
+        }
+    }
+    fn_line.unwrap_or(1)
+}
+
+/// A repository-relative path that cannot escape the checkout.
+fn safe_relative(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Annotations for the benchmarks that fail the gate, pointing at the line that
+/// defines each one. `source_root` is the checkout the paths are relative to.
+pub fn annotations(c: &Comparison, source_root: Option<&Path>) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for b in c.failures().filter(|b| b.verdict == Verdict::Regressed) {
+        let Some(file) = b.source_file.as_deref().filter(|f| safe_relative(f)) else {
+            continue;
+        };
+        let line = source_root
+            .and_then(|root| std::fs::read_to_string(root.join(file)).ok())
+            .map(|src| definition_line(&src, b.id.function(), b.id.case()))
+            .unwrap_or(1);
+        let change = match (b.baseline, b.current, b.change_pct) {
+            (Some(old), Some(new), Some(pct)) => {
+                format!("{} {old} → {new} ({pct:+.2}%)", b.metric)
+            }
+            (Some(old), Some(new), None) => format!("{} {old} → {new}", b.metric),
+            _ => b.metric.clone(),
+        };
+        let message = format!(
+            "{} regressed: {change}; the threshold is {}% (changes under {} are ignored).\n\
+             If this is intended, a maintainer can comment `/perfgate accept <reason>`.",
+            b.id, b.threshold_pct, b.floor
+        );
+        out.push(Annotation::failure(
+            file,
+            line,
+            &format!("Benchmark regressed: {}", b.id),
+            &message,
+        ));
+    }
+    out
+}
+
+/// The check run's `output.text`: the comparison JSON for the accept command.
+pub fn embedded_results(c: &Comparison) -> String {
+    let json = serde_json::to_string(c).unwrap_or_default();
+    if json.len() > MAX_EMBEDDED_JSON {
+        return format!(
+            "The machine-readable results ({} bytes) are too large to keep in the check run; \
+             `/perfgate accept` needs them as files in Actions mode (`--results DIR`).",
+            json.len()
+        );
+    }
+    format!(
+        "<details><summary>Machine-readable results (read by <code>/perfgate accept</code>)</summary>\n\n\
+         {RESULTS_MARKER}\n```json\n{json}\n```\n</details>\n"
+    )
+}
+
+/// Reads the comparison back out of a check run's `output.text`.
+pub fn extract_results(text: &str) -> Option<Result<Comparison, perfgate_core::ComparisonError>> {
+    let after = text.split_once(RESULTS_MARKER)?.1;
+    let body = after.trim_start().strip_prefix("```json")?;
+    let end = body.find("\n```")?;
+    Some(Comparison::from_json(body[..end].trim()))
+}
+
+/// The markdown verdict (without the sticky marker, added by [`comment`]).
+pub fn verdict_markdown(c: &Comparison, details_url: Option<&str>) -> String {
+    markdown(
+        c,
+        &MarkdownOptions {
+            details_url: details_url.map(String::from),
+            ..MarkdownOptions::default()
+        },
+    )
+}
+
+/// The check run (or status) for `c` on `head_sha`.
+pub fn check_report(
+    c: &Comparison,
+    head_sha: &str,
+    source_root: Option<&Path>,
+    details_url: Option<&str>,
+) -> CheckReport {
+    CheckReport {
+        head_sha: head_sha.to_string(),
+        outcome: outcome(c.gate),
+        title: title(c),
+        summary: verdict_markdown(c, details_url),
+        text: Some(embedded_results(c)),
+        annotations: annotations(c, source_root),
+        details_url: details_url.map(String::from),
+    }
+}
+
+/// Options of `perfgate github post`.
+#[derive(Debug, Clone, Default)]
+pub struct PostOptions {
+    /// Sticky-comment behaviour.
+    pub sticky: StickyOptions,
+    /// Check-run / status behaviour.
+    pub check: CheckOptions,
+    /// Checkout the bench files are relative to (for annotation lines).
+    pub source_root: Option<std::path::PathBuf>,
+    /// "Details" link (the workflow run).
+    pub details_url: Option<String>,
+    /// Skip the comment, post only the check.
+    pub no_comment: bool,
+}
+
+/// What `post` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostResult {
+    /// The sticky comment, unless skipped.
+    pub comment: Option<CommentOutcome>,
+    /// The check run or status.
+    pub check: Published,
+}
+
+/// Posts the verdict: the check run (or status) first, so that a merge is
+/// blocked even if the comment then fails, then the sticky comment.
+pub async fn post(
+    client: &GithubClient,
+    pr: &PullRequest,
+    head_sha: &str,
+    c: &Comparison,
+    opts: &PostOptions,
+) -> Result<PostResult, ApiError> {
+    let report = check_report(
+        c,
+        head_sha,
+        opts.source_root.as_deref(),
+        opts.details_url.as_deref(),
+    );
+    let published = check::publish(client, &pr.repo, &report, &opts.check).await?;
+    let comment = if opts.no_comment {
+        None
+    } else {
+        Some(
+            comment::upsert_sticky(
+                client,
+                pr,
+                &report.summary,
+                something_changed(c),
+                &opts.sticky,
+            )
+            .await?,
+        )
+    };
+    Ok(PostResult {
+        comment,
+        check: published,
+    })
+}
+
+/// The repository of a pull request (helper for callers holding only a repo).
+pub fn repo_of(pr: &PullRequest) -> &Repo {
+    &pr.repo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_definition_lines() {
+        let src = "use x;\n\n#[library_benchmark]\n#[bench::small(1)]\n#[bench::large(2)]\nfn load(n: u8) {}\n\npub fn other<T>() {}\n";
+        assert_eq!(definition_line(src, "load", Some("large")), 5);
+        assert_eq!(definition_line(src, "load", None), 6);
+        assert_eq!(definition_line(src, "other", None), 8);
+        assert_eq!(definition_line(src, "lo", None), 1);
+        assert_eq!(definition_line(src, "missing", Some("x")), 1);
+    }
+
+    #[test]
+    fn unsafe_paths_rejected() {
+        assert!(safe_relative("crates/a/benches/b.rs"));
+        assert!(!safe_relative("../etc/passwd"));
+        assert!(!safe_relative("/etc/passwd"));
+        assert!(!safe_relative(""));
+    }
+}
