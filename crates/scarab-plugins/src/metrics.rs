@@ -126,6 +126,31 @@ impl MetricsReport {
             .collect()
     }
 
+    /// Emit one `tracing` event per metric (target `scarab_plugins::metrics`, level
+    /// INFO) with its count, total and percentiles in nanoseconds, for subscribers
+    /// that collect metrics from events.
+    pub fn emit_tracing(&self) {
+        let checks = self.check_targets();
+        for s in &self.summaries {
+            let met = checks
+                .iter()
+                .find(|c| c.metric == s.metric)
+                .and_then(|c| c.met);
+            tracing::info!(
+                target: "scarab_plugins::metrics",
+                metric = s.metric.name(),
+                count = s.count,
+                total_ns = u64::try_from(s.total.as_nanos()).unwrap_or(u64::MAX),
+                p50_ns = u64::try_from(s.p50.as_nanos()).unwrap_or(u64::MAX),
+                p90_ns = u64::try_from(s.p90.as_nanos()).unwrap_or(u64::MAX),
+                p99_ns = u64::try_from(s.p99.as_nanos()).unwrap_or(u64::MAX),
+                max_ns = u64::try_from(s.max.as_nanos()).unwrap_or(u64::MAX),
+                target_met = ?met,
+                "plugin host metric"
+            );
+        }
+    }
+
     /// Whether every metric with measurements meets its target.
     pub fn targets_met(&self) -> bool {
         self.check_targets().iter().all(|c| c.met != Some(false))

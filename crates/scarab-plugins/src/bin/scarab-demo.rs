@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use scarab_plugins::session::{read_session, SessionEvent};
-use scarab_plugins::{ManagerOptions, PluginManager, PluginState};
+use scarab_plugins::{FusabiRuntime, ManagerOptions, PluginManager, PluginState, ScriptCache};
+use std::sync::Arc;
 
 /// Replay a recorded terminal session through Fusabi plugins.
 #[derive(Debug, Parser)]
@@ -24,6 +25,9 @@ struct Args {
     /// Compile every plugin at start instead of on its first hook call.
     #[arg(long)]
     eager: bool,
+    /// Keep compiled scripts as .fzb files in this directory, across runs.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
     /// Do not print the metrics report.
     #[arg(long)]
     no_metrics: bool,
@@ -51,7 +55,20 @@ fn main() -> ExitCode {
         lazy: !args.eager,
         ..ManagerOptions::default()
     };
-    let mut manager = PluginManager::with_runtime(Default::default(), options);
+    let mut runtime = FusabiRuntime::default();
+    if let Some(dir) = &args.cache_dir {
+        match ScriptCache::with_dir(dir) {
+            Ok(cache) => runtime.cache = Some(Arc::new(cache)),
+            Err(e) => {
+                eprintln!(
+                    "scarab-demo: {}: cannot use cache directory: {e}",
+                    dir.display()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut manager = PluginManager::with_runtime(runtime, options);
     match manager.load_dir(&args.plugins) {
         Ok(report) => {
             for e in &report.errors {
@@ -119,11 +136,16 @@ fn main() -> ExitCode {
     }
     if let Some(cache) = &manager.runtime().cache {
         let s = cache.stats();
-        println!("script cache: {} hits, {} misses", s.hits, s.misses);
+        println!(
+            "script cache: {} hits ({} from disk), {} misses",
+            s.hits, s.disk_hits, s.misses
+        );
     }
     if !args.no_metrics {
         println!();
-        print!("{}", manager.metrics().report());
+        let report = manager.metrics().report();
+        print!("{report}");
+        report.emit_tracing();
     }
     manager.unload_all();
     ExitCode::SUCCESS

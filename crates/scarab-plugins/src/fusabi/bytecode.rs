@@ -407,3 +407,78 @@ pub fn stamped_metadata(chunk: &Chunk, path: &Path) -> PluginMetadata {
     });
     parsed.unwrap_or_else(|| PluginMetadata::new(default_name(path)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_keys_and_defaults() {
+        let p = Path::new("dir/my-plugin.fsx");
+        let m = parse_header(
+            "// @name x_1\n//  @priority -7\n\n// @version 2.0\nlet a = 1 in a\n// @name late",
+            p,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            PluginMetadata::new("x_1")
+                .with_priority(-7)
+                .with_version("2.0")
+        );
+        let d = parse_header("{ on_output = 1 }", p).unwrap();
+        assert_eq!(d, PluginMetadata::new("my-plugin"));
+        for bad in [
+            "// @name a b",
+            "// @name ",
+            "// @priority x",
+            "// @colour red",
+            "// @version a@b",
+        ] {
+            assert!(
+                matches!(parse_header(bad, p), Err(LoadError::Header { line: 1, .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_survives_the_chunk_name() {
+        let mut c = Chunk::new();
+        let m = PluginMetadata::new("n")
+            .with_version("1.2#3")
+            .with_priority(-4);
+        stamp_metadata(&mut c, &m);
+        assert_eq!(stamped_metadata(&c, Path::new("f.fzb")), m);
+        c.name = Some("garbage".into());
+        assert_eq!(
+            stamped_metadata(&c, Path::new("f.fzb")),
+            PluginMetadata::new("f")
+        );
+    }
+
+    #[test]
+    fn positions_are_stripped_from_messages() {
+        assert_eq!(
+            strip_position("Parse error at 3:8: expected x"),
+            "expected x"
+        );
+        assert_eq!(
+            strip_position("Unexpected character '$' at 2:5"),
+            "Unexpected character '$'"
+        );
+        assert_eq!(strip_position("look at this: x"), "look at this: x");
+        assert_eq!(end_position("ab\ncd"), (2, 3));
+        assert_eq!(end_position("ab\n"), (2, 1));
+        assert_eq!(end_position(""), (1, 1));
+    }
+
+    #[test]
+    fn jump_targets() {
+        assert_eq!(jump_target(0, 0, 3), Some(1));
+        assert_eq!(jump_target(0, 2, 3), Some(3));
+        assert_eq!(jump_target(0, 3, 3), None);
+        assert_eq!(jump_target(2, -3, 3), Some(0));
+        assert_eq!(jump_target(2, -4, 3), None);
+    }
+}

@@ -202,7 +202,9 @@ impl FusabiPlugin {
         Self::from_bytes(source.into().into_bytes(), path, runtime)
     }
 
-    /// Make a plugin from an already compiled and verified chunk.
+    /// Make a plugin from an already compiled chunk. The chunk is not verified here:
+    /// pass chunks from [`super::bytecode::compile_source`] or ones that passed
+    /// [`super::bytecode::verify_chunk`].
     pub fn from_chunk(
         chunk: Arc<Chunk>,
         meta: PluginMetadata,
