@@ -841,23 +841,40 @@ impl<H: EventHandler> WorkQueue<H> {
                 id = %delivery.delivery_id,
                 event = %delivery.event
             );
+            let counters = Arc::clone(&self.counters);
             running.spawn(
                 async move {
                     let _permit = permit;
-                    match tokio::time::timeout(timeout, handler.handle(delivery)).await {
-                        Ok(Ok(())) => {
+                    // The handler runs in its own task so that a panic is caught
+                    // and counted here; the guard aborts it if this task is aborted.
+                    let work = async move {
+                        tokio::time::timeout(timeout, handler.handle(delivery)).await
+                    };
+                    let mut inner = AbortOnDrop(tokio::spawn(work.in_current_span()));
+                    let ok = match (&mut inner.0).await {
+                        Ok(Ok(Ok(()))) => {
                             debug!("delivery handled");
                             true
                         }
-                        Ok(Err(err)) => {
+                        Ok(Ok(Err(err))) => {
                             error!(error = %err, "delivery handler failed");
                             false
                         }
-                        Err(_) => {
+                        Ok(Err(_)) => {
                             error!(?timeout, "delivery handler timed out");
                             false
                         }
-                    }
+                        Err(err) => {
+                            error!(error = %err, "delivery handler panicked");
+                            false
+                        }
+                    };
+                    let counter = if ok {
+                        &counters.handled
+                    } else {
+                        &counters.failed
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
                 }
                 .instrument(span),
             );
@@ -868,15 +885,23 @@ impl<H: EventHandler> WorkQueue<H> {
         info!("work queue drained");
     }
 
-    fn reap(&self, done: Result<bool, tokio::task::JoinError>) {
-        match done {
-            Ok(true) => self.counters.handled.fetch_add(1, Ordering::Relaxed),
-            Ok(false) => self.counters.failed.fetch_add(1, Ordering::Relaxed),
-            Err(err) => {
-                error!(error = %err, "delivery handler panicked");
-                self.counters.failed.fetch_add(1, Ordering::Relaxed)
+    fn reap(&self, done: Result<(), tokio::task::JoinError>) {
+        // Outcomes are counted inside the task; only a failure of the wrapper
+        // itself (it does not panic) would show up here.
+        if let Err(err) = done {
+            if !err.is_cancelled() {
+                error!(error = %err, "delivery task failed");
             }
-        };
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
