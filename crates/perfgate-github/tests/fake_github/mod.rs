@@ -721,12 +721,18 @@ fn apply(
             let Some((content, sha)) = s.files.get(&path).cloned() else {
                 // A directory listing for the files under `path`.
                 let prefix = format!("{}/", path.trim_end_matches('/'));
-                let entries: Vec<Value> = s
-                    .files
-                    .iter()
-                    .filter(|(p, _)| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
-                    .map(|(p, (_, sha))| json!({"type": "file", "name": p[prefix.len()..], "path": p, "sha": sha}))
-                    .collect();
+                let mut children: std::collections::BTreeMap<String, Value> = Default::default();
+                for (p, (_, sha)) in s.files.iter().filter(|(p, _)| p.starts_with(&prefix)) {
+                    let rest = &p[prefix.len()..];
+                    let entry = match rest.split_once('/') {
+                        Some((dir, _)) => {
+                            json!({"type": "dir", "name": dir, "path": format!("{prefix}{dir}"), "sha": "0".repeat(40)})
+                        }
+                        None => json!({"type": "file", "name": rest, "path": p, "sha": sha}),
+                    };
+                    children.insert(entry["name"].as_str().unwrap().to_string(), entry);
+                }
+                let entries: Vec<Value> = children.into_values().collect();
                 if entries.is_empty() {
                     return json_response(404, json!({"message": "Not Found"}));
                 }
