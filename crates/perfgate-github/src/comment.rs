@@ -298,7 +298,7 @@ pub async fn upsert_sticky(
         let Some(oldest) = now.first() else {
             return Ok(CommentOutcome::Created(mine));
         };
-        if oldest.id == mine || oldest.id > mine {
+        if oldest.id >= mine {
             for dup in now.iter().filter(|c| c.id > mine) {
                 delete(client, pr, dup.id).await?;
             }

@@ -234,10 +234,12 @@ async fn post_of_the_core_sample_fixture() {
     let text = include_str!("fixtures/comparison-sample.json");
     let c = Comparison::from_json(text).unwrap();
     let client = GithubClient::new(&client_config(&fake)).unwrap();
-    let mut opts = PostOptions::default();
-    opts.check = CheckOptions {
-        mode: ReportMode::Status,
-        ..CheckOptions::default()
+    let opts = PostOptions {
+        check: CheckOptions {
+            mode: ReportMode::Status,
+            ..CheckOptions::default()
+        },
+        ..PostOptions::default()
     };
     report::post(&client, &pr(), SHA, &c, &opts).await.unwrap();
     assert_eq!(fake.st().statuses[0]["state"], "failure");

@@ -353,13 +353,16 @@ pub fn validate(schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>, str
     }
 }
 
+/// The operation id and path parameters of a request.
+type Matched = (String, HashMap<String, String>);
+
 fn check_request(
     ops: &Map<String, Value>,
     method: &Method,
     path: &str,
     query: &str,
     body: &[u8],
-) -> (Option<(String, HashMap<String, String>)>, Vec<String>) {
+) -> (Option<Matched>, Vec<String>) {
     let mut errs = Vec::new();
     let mut found = None;
     for (id, op) in ops {
