@@ -22,8 +22,9 @@ pub struct ManagerOptions {
     pub lazy: bool,
     /// Failures in a row after which a plugin is disabled (default 3).
     pub max_failures: u32,
-    /// Per-hook time budget. A hook that returns later than this counts as a failure
-    /// and its result is dropped (the value passes on unchanged). A hook cannot be
+    /// Per-hook time budget (per line for a batch hook). A hook that returns later
+    /// than this counts as a failure and its result is dropped (the value passes on
+    /// unchanged). A hook cannot be
     /// interrupted while it runs: see [`crate::AsyncPluginHost`] for callers that must
     /// not wait.
     pub hook_budget: Option<Duration>,
@@ -517,6 +518,9 @@ impl HookCtx {
         match flatten(r, &slot.meta.name, hook) {
             Ok(value) => {
                 if let (Some(budget), Some(elapsed)) = (self.budget, elapsed) {
+                    // A batch gets the budget once per line.
+                    let budget =
+                        budget.saturating_mul(u32::try_from(items.max(1)).unwrap_or(u32::MAX));
                     if elapsed > budget {
                         self.fail(
                             slot,
