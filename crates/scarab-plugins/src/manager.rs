@@ -102,8 +102,8 @@ struct Slot {
 /// Plugins run in priority order (highest first, ties by name). `Modify` feeds the
 /// next plugin, `Stop` ends the chain keeping what was produced so far. A failing
 /// plugin counts as `Continue` for that call; after [`ManagerOptions::max_failures`]
-/// failures in a row (or at once, if it panics or cannot load) it is disabled and the
-/// chain runs on without it. No plugin error reaches the caller.
+/// failures in a row (or at once, if it panics, cannot load, or its `on_load` fails)
+/// it is disabled and the chain runs on without it. No plugin error reaches the caller.
 pub struct PluginManager {
     slots: Vec<Slot>,
     runtime: FusabiRuntime,
@@ -500,7 +500,14 @@ impl HookCtx {
             slot.started = true;
             let r = catch_unwind(AssertUnwindSafe(|| slot.plugin.on_load()));
             if let Err(e) = flatten(r, &slot.meta.name, "on_load") {
+                // A plugin that could not start is not run at all.
                 self.fail(slot, e);
+                if slot.state == PluginState::Active {
+                    slot.state = PluginState::Disabled(format!(
+                        "disabled: on_load failed: {}",
+                        slot.last_error.as_deref().unwrap_or("")
+                    ));
+                }
                 return None;
             }
         }

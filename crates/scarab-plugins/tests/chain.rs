@@ -337,3 +337,30 @@ fn hook_budget_overrun_counts_as_a_failure_and_drops_the_result() {
         "{info:?}"
     );
 }
+
+#[test]
+fn a_plugin_whose_on_load_fails_never_runs() {
+    struct NoStart(PluginMetadata);
+    impl Plugin for NoStart {
+        fn metadata(&self) -> &PluginMetadata {
+            &self.0
+        }
+        fn on_load(&mut self) -> Result<(), HookError> {
+            Err(HookError::native("nostart", "missing config"))
+        }
+        fn on_output(&mut self, _line: &str) -> Result<Action, HookError> {
+            Ok(Action::Modify("ran".into()))
+        }
+    }
+    let mut m = PluginManager::new();
+    m.add_native(Box::new(NoStart(PluginMetadata::new("nostart"))))
+        .unwrap();
+    assert_eq!(m.dispatch_output("x"), "x");
+    assert_eq!(m.dispatch_output("x"), "x");
+    let info = &m.list()[0];
+    assert!(
+        matches!(&info.state, PluginState::Disabled(why) if why.contains("missing config")),
+        "{info:?}"
+    );
+    assert_eq!(info.total_failures, 1);
+}
