@@ -446,6 +446,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&parent).map_err(io(&parent))?;
     tmp.write_all(bytes).map_err(io(tmp.path()))?;
+    // A temporary file is private (0600); give the result the permissions of the file
+    // it replaces, or ordinary read permissions for everyone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::metadata(path).map_or_else(
+            |_| std::fs::Permissions::from_mode(0o644),
+            |m| m.permissions(),
+        );
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(io(tmp.path()))?;
+    }
     tmp.as_file().sync_all().map_err(io(path))?;
     tmp.persist(path).map_err(|e| BaselineError::Io {
         path: path.to_owned(),

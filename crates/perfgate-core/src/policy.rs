@@ -288,6 +288,9 @@ impl Policy {
             floor: self.floor,
             on_regression: Action::Fail,
         };
+        if self.overrides.is_empty() {
+            return rule;
+        }
         let text = id.to_string();
         if let Some(o) = self.overrides.iter().find(|o| o.matcher.is_match(&text)) {
             if let Some(t) = o.threshold_pct {

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{BenchId, BenchIdError, BenchResult, Environment, Metrics, Run};
@@ -114,44 +115,85 @@ pub fn read_paths(
     environment: Environment,
     options: &ReadOptions,
 ) -> Result<Run, ReadError> {
-    let mut seen: BTreeMap<BenchId, PathBuf> = BTreeMap::new();
-    let mut run = Run {
-        environment,
-        ..Run::default()
-    };
+    let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
             path: path.clone(),
             source,
         })?;
-        let files = if meta.is_dir() {
-            let mut files = Vec::new();
+        if meta.is_dir() {
+            let before = files.len();
             find_summaries(path, &mut files)?;
-            if files.is_empty() {
+            if files.len() == before {
                 return Err(ReadError::NoSummaries(path.clone()));
             }
-            files
         } else {
-            vec![path.clone()]
-        };
-        for file in files {
-            for (id, result) in read_file(&file, options)? {
-                if let Some(first) = seen.get(&id) {
-                    return Err(ReadError::Duplicate {
-                        id: id.to_string(),
-                        first: Box::new(first.clone()),
-                        second: Box::new(file.clone()),
-                    });
-                }
-                seen.insert(id.clone(), file.clone());
-                run.benchmarks.insert(id, result);
+            files.push(path.clone());
+        }
+    }
+    let parsed = read_files(&files, options);
+    let mut seen: BTreeMap<BenchId, usize> = BTreeMap::new();
+    let mut run = Run {
+        environment,
+        ..Run::default()
+    };
+    for (i, result) in parsed.into_iter().enumerate() {
+        for (id, bench) in result? {
+            if let Some(&first) = seen.get(&id) {
+                return Err(ReadError::Duplicate {
+                    id: id.to_string(),
+                    first: Box::new(files[first].clone()),
+                    second: Box::new(files[i].clone()),
+                });
             }
+            seen.insert(id.clone(), i);
+            run.benchmarks.insert(id, bench);
         }
     }
     if run.benchmarks.is_empty() {
         return Err(ReadError::Empty);
     }
     Ok(run)
+}
+
+type FileResult = Result<Vec<(BenchId, BenchResult)>, ReadError>;
+
+/// Reads `files` on a few threads (summaries are many and small), keeping their order.
+fn read_files(files: &[PathBuf], options: &ReadOptions) -> Vec<FileResult> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    if threads == 1 || files.len() < 64 {
+        return files.iter().map(|f| read_file(f, options)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|f| read_file(f, options))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(files.len());
+        for (h, part) in handles.into_iter().zip(files.chunks(chunk)) {
+            match h.join() {
+                Ok(results) => out.extend(results),
+                // A panic while parsing is a bug; report it against the files, never pass.
+                Err(_) => out.extend(part.iter().map(|f| {
+                    Err(ReadError::Shape {
+                        path: f.clone(),
+                        bench: "?".into(),
+                        message: "internal error while reading this file".into(),
+                    })
+                })),
+            }
+        }
+        out
+    })
 }
 
 /// Collects `summary.json` files below `dir`, sorted, without following symlinks.
@@ -206,15 +248,15 @@ pub fn parse_text(
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
     let mut out = Vec::new();
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    for value in stream {
-        let value = value.map_err(|e| ReadError::Json {
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<Summary>();
+    for summary in stream {
+        let summary = summary.map_err(|e| ReadError::Json {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
             message: e.to_string().into(),
         })?;
-        out.push(parse_summary(path, &value, options)?);
+        out.push(convert(path, &summary, options)?);
     }
     if out.is_empty() {
         return Err(ReadError::Json {
@@ -227,30 +269,106 @@ pub fn parse_text(
     Ok(out)
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
+/// The fields of a v6 or v7 summary that perfgate uses; everything else is skipped
+/// without being built.
+#[derive(Deserialize)]
+struct Summary {
+    version: Option<Value>,
+    module_path: Option<String>,
+    function_name: Option<String>,
+    group: Option<String>,
+    id: Option<String>,
+    output_dir: Option<String>,
+    package_dir: Option<String>,
+    benchmark_file: Option<String>,
+    project_root: Option<String>,
+    summary_output: Option<SummaryOutput>,
+    profiles: Option<Vec<Profile>>,
 }
 
-/// Converts one summary object (v6 or v7) into a benchmark id and result.
+#[derive(Deserialize)]
+struct SummaryOutput {
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    tool: Option<String>,
+    /// v7.
+    data: Option<DataV7>,
+    /// v6.
+    summaries: Option<SummariesV6>,
+}
+
+#[derive(Deserialize)]
+struct DataV7 {
+    total: Option<TotalV7>,
+}
+
+#[derive(Deserialize)]
+struct TotalV7 {
+    metrics: Option<BTreeMap<String, MetricV7>>,
+}
+
+#[derive(Deserialize)]
+struct MetricV7 {
+    values: Option<ValuesV7>,
+}
+
+#[derive(Deserialize)]
+struct ValuesV7 {
+    new: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct SummariesV6 {
+    total: Option<TotalV6>,
+}
+
+#[derive(Deserialize)]
+struct TotalV6 {
+    summary: Option<BTreeMap<String, BTreeMap<String, MetricV6>>>,
+}
+
+#[derive(Deserialize)]
+struct MetricV6 {
+    metrics: Option<Value>,
+}
+
+/// Parses one summary object given as a JSON value (v6 or v7); `path` names it in errors.
 pub fn parse_summary(
     path: &Path,
     v: &Value,
     options: &ReadOptions,
 ) -> Result<(BenchId, BenchResult), ReadError> {
-    let module_path = str_field(v, "module_path").unwrap_or("?").to_owned();
+    let summary = Summary::deserialize(v).map_err(|e| ReadError::Json {
+        path: path.to_owned(),
+        line: 1,
+        column: 1,
+        message: e.to_string().into(),
+    })?;
+    convert(path, &summary, options)
+}
+
+fn convert(
+    path: &Path,
+    s: &Summary,
+    options: &ReadOptions,
+) -> Result<(BenchId, BenchResult), ReadError> {
+    let module_path = s.module_path.clone().unwrap_or_else(|| "?".to_owned());
     let shape = |message: String| ReadError::Shape {
         path: path.to_owned(),
         bench: module_path.clone(),
         message,
     };
-    let version = match v.get("version") {
-        Some(Value::String(s)) => s.clone(),
+    let version = match &s.version {
+        Some(Value::String(v)) => v.clone(),
         Some(other) => other.to_string(),
         None => "<none>".to_owned(),
     };
     let metrics = match version.as_str() {
-        "7" => metrics_v7(v).map_err(shape)?,
-        "6" => metrics_v6(v).map_err(shape)?,
+        "7" => metrics_v7(s).map_err(shape)?,
+        "6" => metrics_v6(s).map_err(shape)?,
         _ => {
             return Err(ReadError::UnsupportedVersion {
                 path: path.to_owned(),
@@ -261,14 +379,14 @@ pub fn parse_summary(
     if metrics.ir().is_none() {
         return Err(shape("no Callgrind `Ir` value in the summary".into()));
     }
-    let id = derive_id(v).map_err(|e| match e {
+    let id = derive_id(s).map_err(|e| match e {
         IdProblem::Shape(m) => shape(m),
         IdProblem::Id(source) => ReadError::Id {
             path: path.to_owned(),
             source,
         },
     })?;
-    let source_file = source_file(v, options);
+    let source_file = source_file(s, options);
     Ok((
         id,
         BenchResult {
@@ -294,19 +412,23 @@ fn components(p: &str) -> Vec<String> {
         .collect()
 }
 
-fn derive_id(v: &Value) -> Result<BenchId, IdProblem> {
-    let module_path = str_field(v, "module_path")
+fn derive_id(s: &Summary) -> Result<BenchId, IdProblem> {
+    let module_path = s
+        .module_path
+        .as_deref()
         .ok_or_else(|| IdProblem::Shape("missing `module_path`".into()))?;
-    let mut mp = module_path.split("::");
-    let bench = mp
+    let bench = module_path
+        .split("::")
         .next()
-        .filter(|s| !s.is_empty())
+        .filter(|b| !b.is_empty())
         .ok_or_else(|| IdProblem::Shape(format!("bad `module_path` {module_path:?}")))?;
-    let function = str_field(v, "function_name")
+    let function = s
+        .function_name
+        .as_deref()
         .or_else(|| module_path.rsplit("::").next())
         .ok_or_else(|| IdProblem::Shape("missing `function_name`".into()))?;
-    let group = match str_field(v, "group") {
-        Some(g) => g.to_owned(),
+    let group = match &s.group {
+        Some(g) => g.clone(),
         None => {
             let parts: Vec<&str> = module_path.split("::").collect();
             if parts.len() >= 3 {
@@ -318,20 +440,19 @@ fn derive_id(v: &Value) -> Result<BenchId, IdProblem> {
             }
         }
     };
-    let id = str_field(v, "id").map(str::to_owned);
-    let package = package_name(v, bench).ok_or_else(|| {
+    let package = package_name(s, bench).ok_or_else(|| {
         IdProblem::Shape(
             "cannot tell the package: neither `output_dir`, `summary_output.path` nor \
              `package_dir` names it"
                 .into(),
         )
     })?;
-    BenchId::new(package, bench, group, function, id).map_err(IdProblem::Id)
+    BenchId::new(package, bench, group, function, s.id.clone()).map_err(IdProblem::Id)
 }
 
 /// The package name: the directory above `<bench>` in the output layout
 /// (`.../<package>/<bench>/<group>/<function>`), else the package directory's name.
-fn package_name(v: &Value, bench: &str) -> Option<String> {
+fn package_name(s: &Summary, bench: &str) -> Option<String> {
     let from_layout = |dir: &str| {
         let mut c = components(dir);
         if c.last().is_some_and(|l| l == "summary.json") {
@@ -345,24 +466,24 @@ fn package_name(v: &Value, bench: &str) -> Option<String> {
             None
         }
     };
-    if let Some(p) = str_field(v, "output_dir").and_then(from_layout) {
+    if let Some(p) = s.output_dir.as_deref().and_then(from_layout) {
         return Some(p);
     }
-    if let Some(p) = v
-        .get("summary_output")
-        .and_then(|s| s.get("path"))
-        .and_then(Value::as_str)
+    if let Some(p) = s
+        .summary_output
+        .as_ref()
+        .and_then(|o| o.path.as_deref())
         .and_then(from_layout)
     {
         return Some(p);
     }
-    str_field(v, "package_dir").and_then(|d| components(d).pop())
+    s.package_dir.as_deref().and_then(|d| components(d).pop())
 }
 
 /// The bench source file relative to the repository root, never absolute.
-fn source_file(v: &Value, options: &ReadOptions) -> Option<String> {
-    let file = Path::new(str_field(v, "benchmark_file")?);
-    let project_root = str_field(v, "project_root").map(Path::new);
+fn source_file(s: &Summary, options: &ReadOptions) -> Option<String> {
+    let file = Path::new(s.benchmark_file.as_deref()?);
+    let project_root = s.project_root.as_deref().map(Path::new);
     let absolute = if file.is_absolute() {
         file.to_owned()
     } else {
@@ -444,28 +565,30 @@ fn count(name: &str, value: &Value) -> Result<Option<u64>, String> {
 }
 
 /// The Callgrind profile of a summary (the element of `profiles` with tool Callgrind).
-fn callgrind_profile(v: &Value) -> Result<&Value, String> {
-    let profiles = v
-        .get("profiles")
-        .and_then(Value::as_array)
-        .ok_or("missing `profiles` array")?;
-    profiles
+fn callgrind_profile(s: &Summary) -> Result<&Profile, String> {
+    s.profiles
+        .as_ref()
+        .ok_or("missing `profiles` array")?
         .iter()
-        .find(|p| str_field(p, "tool") == Some("Callgrind"))
+        .find(|p| p.tool.as_deref() == Some("Callgrind"))
         .ok_or_else(|| "no Callgrind profile (did the benchmark fail?)".to_owned())
 }
 
 /// v7: `profiles[tool=Callgrind].data.total.metrics.<name>.values.new`.
-fn metrics_v7(v: &Value) -> Result<Metrics, String> {
-    let p = callgrind_profile(v)?;
+fn metrics_v7(s: &Summary) -> Result<Metrics, String> {
+    let p = callgrind_profile(s)?;
     let total = p
-        .pointer("/data/total/metrics")
-        .and_then(Value::as_object)
+        .data
+        .as_ref()
+        .and_then(|d| d.total.as_ref())
+        .and_then(|t| t.metrics.as_ref())
         .ok_or("missing `data.total.metrics` in the Callgrind profile")?;
     let mut m = Metrics::default();
     for (name, entry) in total {
         let new = entry
-            .pointer("/values/new")
+            .values
+            .as_ref()
+            .and_then(|v| v.new.as_ref())
             .ok_or_else(|| format!("metric {name} has no `values.new`"))?;
         if let Some(c) = count(name, new)? {
             m.insert(name.clone(), c);
@@ -476,16 +599,20 @@ fn metrics_v7(v: &Value) -> Result<Metrics, String> {
 
 /// v6: `profiles[tool=Callgrind].summaries.total.summary.Callgrind.<name>.metrics`
 /// with `{"Left": new}` or `{"Both": [new, old]}`.
-fn metrics_v6(v: &Value) -> Result<Metrics, String> {
-    let p = callgrind_profile(v)?;
+fn metrics_v6(s: &Summary) -> Result<Metrics, String> {
+    let p = callgrind_profile(s)?;
     let total = p
-        .pointer("/summaries/total/summary/Callgrind")
-        .and_then(Value::as_object)
+        .summaries
+        .as_ref()
+        .and_then(|x| x.total.as_ref())
+        .and_then(|t| t.summary.as_ref())
+        .and_then(|s| s.get("Callgrind"))
         .ok_or("missing `summaries.total.summary.Callgrind` in the Callgrind profile")?;
     let mut m = Metrics::default();
     for (name, entry) in total {
         let metrics = entry
-            .get("metrics")
+            .metrics
+            .as_ref()
             .ok_or_else(|| format!("metric {name} has no `metrics`"))?;
         let new = if let Some(l) = metrics.get("Left") {
             l

@@ -314,6 +314,16 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
     let mut sorted = keys.clone();
     sorted.sort_unstable();
     assert_eq!(keys, sorted);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&written[0]).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "baseline files are readable by everyone"
+        );
+    }
     // No temporary files left behind.
     let files: Vec<_> = std::fs::read_dir(written[0].parent().unwrap())
         .unwrap()

@@ -19,8 +19,10 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
 environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
 
-Typical CI use:
-  GLIBC_TUNABLES=glibc.cpu.hwcaps=-ERMS perfgate env --output target/perfgate/env.json
+Typical CI use (the benchmarks must pass GLIBC_TUNABLES through to Callgrind):
+  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-ERMS
+  rm -rf target/gungraun          # no stale summaries from earlier runs
+  perfgate env --output target/perfgate/env.json
   cargo bench -- --save-summary=json
   perfgate compare --baselines baselines --env target/perfgate/env.json \\
       --save-json target/perfgate/comparison.json target/gungraun";

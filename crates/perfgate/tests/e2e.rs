@@ -1,7 +1,8 @@
 //! End to end: real Callgrind runs of the fixture bench crate → summaries → `perfgate`
 //! → exit code. Needs valgrind and gungraun-runner 0.20.0 (`ci/setup` installs both);
-//! fails with a clear message when they are missing. Builds into a temporary directory
-//! and edits no tracked file: the work the fixture does is set at build time through
+//! fails with a clear message when they are missing. Builds into cargo's scratch
+//! directory for tests (`CARGO_TARGET_TMPDIR`), keeps baselines in a temporary
+//! directory, and edits no tracked file: the work the fixture does is set at build time through
 //! `PERFGATE_FIXTURE_WORK`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -54,8 +55,10 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The fixture's build directory: kept between test runs under cargo's
+    /// per-target scratch directory so only the first run compiles Gungraun.
     fn target(&self) -> PathBuf {
-        self.work.path().join("target")
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("perfgate-fixture-bench")
     }
 
     fn results(&self) -> PathBuf {
