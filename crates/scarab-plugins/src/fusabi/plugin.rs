@@ -95,8 +95,9 @@ enum Stage {
     Source(String),
     /// Bytecode decoded and verified, not run yet.
     Chunk(Arc<Chunk>),
-    /// Running: the VM holds the exports in its globals.
-    Ready(Vm),
+    /// Running: the VM holds the exports in its globals. Boxed to keep the plugin
+    /// small; a `Vm` is several hundred bytes.
+    Ready(Box<Vm>),
 }
 
 /// A plugin written in Fusabi. One type covers `.fsx` source and `.fzb` bytecode; the
@@ -112,7 +113,7 @@ pub struct FusabiPlugin {
     origin: String,
     runtime: FusabiRuntime,
     stage: Stage,
-    hooks: [Option<Value>; 6],
+    hooks: Box<[Option<Value>; 6]>,
     vm_replacements: u64,
 }
 
@@ -273,8 +274,8 @@ impl FusabiPlugin {
         let hooks = resolve_exports(&exports, &mut vm, &path)?;
         // The top-level run leaves values behind; start with a clean VM.
         self.runtime.template.renew(&mut vm);
-        self.hooks = hooks;
-        self.stage = Stage::Ready(vm);
+        *self.hooks = hooks;
+        self.stage = Stage::Ready(Box::new(vm));
         self.runtime.metrics.finish(Metric::PluginLoad, started);
         Ok(())
     }
