@@ -115,3 +115,24 @@ fn the_demo_replays_the_sample_session() {
     };
     assert_eq!(body(&batched), body(&stdout));
 }
+
+#[test]
+fn the_demo_reuses_its_disk_cache_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = Command::new(DEMO)
+            .args(["--no-metrics", "--eager", "--cache-dir"])
+            .arg(dir.path())
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run().contains("script cache: 0 hits (0 from disk), 6 misses"));
+    assert!(run().contains("script cache: 6 hits (6 from disk), 0 misses"));
+}
