@@ -191,3 +191,45 @@ proptest! {
         }
     }
 }
+
+/// Small well-formed Fusabi expressions over ints.
+fn int_expr() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        (0i64..100).prop_map(|n| n.to_string()),
+        Just("x".to_owned()),
+    ];
+    leaf.prop_recursive(4, 32, 3, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop_oneof![Just("+"), Just("-"), Just("*")],
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, t, e)| format!("(if {c} > 10 then {t} else {e})")),
+            (inner.clone(), inner.clone()).prop_map(|(v, b)| format!("(let x = {v} in {b})")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(body, arg)| format!("(let f x = {body} in f {arg})")),
+            inner.prop_map(|e| format!("(let xs = [{e}; 1] in List.length xs + {e})")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The verifier accepts what the compiler produces, and that code runs.
+    #[test]
+    fn compiled_expressions_are_accepted(e in int_expr()) {
+        let src = format!("let x = 7 in {e}");
+        let chunk = compile_source(&src, Path::new("g.fsx"));
+        prop_assume!(chunk.is_ok());
+        let chunk = chunk.unwrap();
+        prop_assert!(verify_chunk(&chunk, Path::new("g.fsx")).is_ok(), "{}", src);
+        let template = VmTemplate::default();
+        let mut vm = template.instantiate();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.execute(chunk)));
+        prop_assert!(r.is_ok(), "{}", src);
+    }
+}
