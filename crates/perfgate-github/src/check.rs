@@ -33,6 +33,9 @@ use crate::client::{encode_segment, ApiError, GithubClient, Idempotency};
 /// The check run's (and the status context's) name.
 pub const CHECK_NAME: &str = "perfgate";
 
+/// `external_id` that marks the check runs perfgate created.
+pub const EXTERNAL_ID: &str = "perfgate";
+
 /// Identifier of the check run's "Accept" button.
 pub const ACCEPT_ACTION_ID: &str = "perfgate-accept";
 
@@ -223,7 +226,8 @@ impl Repo {
     }
 }
 
-/// Finds this commit's latest "perfgate" check run, if any.
+/// Finds this commit's latest "perfgate" check run made by perfgate (name
+/// "perfgate" and `external_id` [`EXTERNAL_ID`]), if any.
 pub async fn find_check_run(
     client: &GithubClient,
     repo: &Repo,
@@ -244,6 +248,9 @@ pub async fn find_check_run(
     Ok(runs
         .into_iter()
         .filter(|r| r.get("name").and_then(Value::as_str) == Some(CHECK_NAME))
+        // Only perfgate's own runs: a workflow job named "perfgate" also
+        // shows up as a check run of that name.
+        .filter(|r| r.get("external_id").and_then(Value::as_str) == Some(EXTERNAL_ID))
         .filter_map(|r| r.get("id").and_then(Value::as_u64).map(|id| (id, r)))
         .max_by_key(|(id, _)| *id))
 }
@@ -318,6 +325,7 @@ async fn publish_check_run(
     let first = batches.next().unwrap_or(&[]);
     let mut body = json!({
         "name": CHECK_NAME,
+        "external_id": EXTERNAL_ID,
         "status": "completed",
         "conclusion": conclusion(report.outcome, opts.fail_closed),
         "output": output(report, first),
@@ -429,6 +437,7 @@ pub async fn mark_pending(
     if mode != ReportMode::Status {
         let body = json!({
             "name": CHECK_NAME,
+        "external_id": EXTERNAL_ID,
             "head_sha": sha,
             "status": "queued",
             "output": { "title": title, "summary": "The perfgate benchmarks for this commit have not reported yet." },

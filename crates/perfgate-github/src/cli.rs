@@ -69,6 +69,22 @@ pub struct ConnectionArgs {
     /// Bound on one attempt, seconds.
     #[arg(long, default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Bound on the whole command (`post`, `handle-event`), seconds.
+    #[arg(long, default_value_t = 600)]
+    pub total_timeout_secs: u64,
+}
+
+impl ConnectionArgs {
+    /// Runs `work` within the total time bound.
+    async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
+        let limit = Duration::from_secs(self.total_timeout_secs);
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| Err(format!("gave up after the {limit:?} total time bound")))
+    }
 }
 
 impl ConnectionArgs {
@@ -318,15 +334,20 @@ async fn post(args: PostArgs) -> Result<u8, String> {
     let comparison = perfgate_core::Comparison::from_json(&text)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let client = GithubClient::new(&args.connection.client_config()?).map_err(|e| e.to_string())?;
-    let result = report::post(
-        &client,
-        &pr,
-        &args.sha,
-        &comparison,
-        &args.show.post_options(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let result = args
+        .connection
+        .bounded(async {
+            report::post(
+                &client,
+                &pr,
+                &args.sha,
+                &comparison,
+                &args.show.post_options(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+        })
+        .await?;
     eprintln!(
         "perfgate github: posted {:?}; comment {:?}",
         result.check, result.comment
@@ -345,10 +366,15 @@ async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
         accept_config(&args.accept, &args.show),
         args.show.mode,
     );
-    let handled = handler
-        .handle_event_file(&args.event_name, &args.event_path)
-        .await
-        .map_err(|e| e.to_string())?;
+    let handled = args
+        .connection
+        .bounded(async {
+            handler
+                .handle_event_file(&args.event_name, &args.event_path)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await?;
     eprintln!("perfgate github: {handled:?}");
     Ok(0)
 }
@@ -476,6 +502,7 @@ mod tests {
             max_retries: 1,
             request_budget_secs: 1,
             request_timeout_secs: 1,
+            total_timeout_secs: 1,
         };
         assert!(c.client_config().unwrap_err().contains("--app-key-file"));
         let c = ConnectionArgs { app_id: None, ..c };

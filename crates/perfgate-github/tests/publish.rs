@@ -685,3 +685,35 @@ fn contract_validator_catches_mistakes() {
         "{errs:?}"
     );
 }
+
+#[tokio::test]
+async fn a_workflow_job_named_perfgate_is_not_taken_over() {
+    let fake = FakeGithub::start().await;
+    fake.st().check_runs.push(fake_github::CheckRun {
+        id: 5,
+        head_sha: SHA.into(),
+        name: "perfgate".into(),
+        status: "completed".into(),
+        conclusion: Some("success".into()),
+        output: serde_json::Value::Null,
+        annotations: vec![],
+        actions: serde_json::Value::Null,
+        external_id: None,
+    });
+    let c = client(&fake, fast_policy());
+    check::publish(
+        &c,
+        &repo(),
+        &report(Outcome::Fail, 0),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
+    let st = fake.st();
+    assert_eq!(st.check_runs.len(), 2);
+    assert_eq!(st.check_runs[0].conclusion.as_deref(), Some("success"));
+    assert_eq!(st.check_runs[1].conclusion.as_deref(), Some("failure"));
+    assert_eq!(st.check_runs[1].external_id.as_deref(), Some("perfgate"));
+    drop(st);
+    fake.assert_contract();
+}
