@@ -385,8 +385,14 @@ impl GithubClient {
             };
         }
         if status.is_server_error() {
+            // A 503 may say when to come back.
+            let wait = headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             return Attempt::Retry {
-                wait: None,
+                wait,
                 reason: format!("HTTP {status}: {message}"),
                 maybe_done: true,
             };

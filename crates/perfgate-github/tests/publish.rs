@@ -717,3 +717,29 @@ async fn a_workflow_job_named_perfgate_is_not_taken_over() {
     drop(st);
     fake.assert_contract();
 }
+
+#[tokio::test]
+async fn fault_503_with_retry_after_waits_that_long() {
+    let fake = FakeGithub::start().await;
+    fake.st().fault(
+        "checks/list-for-ref",
+        Fault::Status(
+            503,
+            vec![("retry-after", "1".into())],
+            json!({"message": "busy"}),
+        ),
+    );
+    let c = client(&fake, fast_policy());
+    let t = Instant::now();
+    check::publish(
+        &c,
+        &repo(),
+        &report(Outcome::Pass, 0),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
+    assert_eq!(fake.st().count("checks/list-for-ref"), 2);
+    fake.assert_contract();
+}
