@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Knobs (environment): `PERFGATE_LOAD_DELIVERIES` (default 2000, at least 2000),
-//! `PERFGATE_LOAD_CONCURRENCY` (default 16), `PERFGATE_LOAD_TIMEOUT_SECS` (default 120).
+//! `PERFGATE_LOAD_CONCURRENCY` (default 16), `PERFGATE_LOAD_TIMEOUT_SECS` (default 120),
+//! `PERFGATE_LOAD_SERVER_LOG` (the server's log filter, default `error`).
 //! It prints throughput, latency percentiles and the server's peak resident memory
 //! (`VmHWM` from `/proc/<pid>/status`), and exits non-zero if any check fails.
 
@@ -97,7 +98,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(ids_out: &Path) -> Server {
+fn start_server(ids_out: &Path, replay_cache: usize) -> Server {
     let exe = std::env::current_exe().expect("own executable");
     let mut child = Command::new(exe)
         .env(ROLE_VAR, "server")
@@ -106,6 +107,12 @@ fn start_server(ids_out: &Path) -> Server {
         .env("PERFGATE_QUEUE_CAPACITY", "1024")
         .env("PERFGATE_WORKERS", "4")
         .env("PERFGATE_SHUTDOWN_GRACE_SECS", "30")
+        .env("PERFGATE_REPLAY_CACHE_CAPACITY", replay_cache.to_string())
+        // The deliberate replays would each log a warning.
+        .env(
+            "RUST_LOG",
+            std::env::var("PERFGATE_LOAD_SERVER_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .args(["--ids-out", ids_out.to_str().expect("utf-8 temp path")])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -264,7 +271,7 @@ fn bench() -> Result<(), String> {
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let ids_out = dir.path().join("handled-ids.txt");
-    let mut server = start_server(&ids_out);
+    let mut server = start_server(&ids_out, deliveries * 2);
     let pid = server.child.id();
     let rss_idle = vm_status(pid, "VmRSS:");
 
