@@ -149,13 +149,10 @@ pub struct ShowArgs {
     /// Make "could not judge" a failing check (`failure`) instead of `neutral`.
     #[arg(long)]
     pub fail_closed: bool,
-    /// Login the bot posts as; only its comments are taken for the sticky one.
-    #[arg(
-        long,
-        env = "PERFGATE_BOT_LOGIN",
-        default_value = "github-actions[bot]"
-    )]
-    pub bot_login: String,
+    /// Login the bot posts as (`github-actions[bot]`, `<app-slug>[bot]`); only
+    /// its comments are taken for the sticky one. Default: any bot account's.
+    #[arg(long, env = "PERFGATE_BOT_LOGIN")]
+    pub bot_login: Option<String>,
     /// Create the comment only when something changed (an existing one is still updated).
     #[arg(long)]
     pub only_when_changed: bool,

@@ -1,8 +1,9 @@
 //! The sticky pull-request comment: one per pull request, updated in place.
 //!
 //! The comment is found by a hidden marker at the start of its body **and** by
-//! its author being the bot's own login, so a user who pastes the marker into
-//! their own comment cannot make the bot edit (or delete) it. All pages of
+//! its author being the bot's own login (or, when no login is configured, any
+//! bot account), so a user who pastes the marker into their own comment cannot
+//! make the bot edit (or delete) it. All pages of
 //! comments are read, 100 at a time.
 //!
 //! # Never two comments
@@ -74,8 +75,10 @@ impl PullRequest {
 #[derive(Debug, Clone)]
 pub struct StickyOptions {
     /// The login the bot posts as (`github-actions[bot]` for `GITHUB_TOKEN`,
-    /// `<app-slug>[bot]` for an App). Only its comments are considered.
-    pub bot_login: String,
+    /// `<app-slug>[bot]` for an App). When set, only its comments are
+    /// considered; when `None`, comments by any bot account (`user.type ==
+    /// "Bot"`, which a person's account never is) carrying the marker are.
+    pub bot_login: Option<String>,
     /// Create a new comment only when `something_changed` is true; an existing
     /// comment is still kept up to date so it never shows a stale verdict.
     pub only_when_changed: bool,
@@ -86,7 +89,7 @@ pub struct StickyOptions {
 impl Default for StickyOptions {
     fn default() -> Self {
         Self {
-            bot_login: "github-actions[bot]".to_string(),
+            bot_login: None,
             only_when_changed: false,
             in_process_lock: true,
         }
@@ -161,7 +164,7 @@ fn lock_for(pr: &PullRequest) -> Arc<tokio::sync::Mutex<()>> {
 async fn list_sticky(
     client: &GithubClient,
     pr: &PullRequest,
-    bot_login: &str,
+    bot_login: Option<&str>,
 ) -> Result<Vec<Existing>, ApiError> {
     const PER_PAGE: usize = 100;
     let mut found = Vec::new();
@@ -179,10 +182,15 @@ async fn list_sticky(
         })?;
         for c in items {
             let login = c.pointer("/user/login").and_then(Value::as_str);
+            let is_bot = c.pointer("/user/type").and_then(Value::as_str) == Some("Bot");
             let body = c.get("body").and_then(Value::as_str).unwrap_or("");
             let id = c.get("id").and_then(Value::as_u64);
             if let (Some(login), Some(id)) = (login, id) {
-                if login.eq_ignore_ascii_case(bot_login) && body.starts_with(MARKER) {
+                let ours = match bot_login {
+                    Some(bot) => login.eq_ignore_ascii_case(bot),
+                    None => is_bot,
+                };
+                if ours && body.starts_with(MARKER) {
                     found.push(Existing {
                         id,
                         body: body.to_string(),
@@ -255,7 +263,7 @@ pub async fn upsert_sticky(
     let body = sticky_body(markdown);
 
     for _round in 0..3 {
-        let existing = list_sticky(client, pr, &opts.bot_login).await?;
+        let existing = list_sticky(client, pr, opts.bot_login.as_deref()).await?;
         if let Some((first, rest)) = existing.split_first() {
             for dup in rest {
                 delete(client, pr, dup.id).await?;
@@ -294,7 +302,7 @@ pub async fn upsert_sticky(
             });
         };
         // Converge with any run that created at the same time.
-        let now = list_sticky(client, pr, &opts.bot_login).await?;
+        let now = list_sticky(client, pr, opts.bot_login.as_deref()).await?;
         let Some(oldest) = now.first() else {
             return Ok(CommentOutcome::Created(mine));
         };

@@ -743,3 +743,30 @@ async fn fault_503_with_retry_after_waits_that_long() {
     assert_eq!(fake.st().count("checks/list-for-ref"), 2);
     fake.assert_contract();
 }
+
+#[tokio::test]
+async fn sticky_found_for_any_bot_unless_a_login_is_given() {
+    let fake = FakeGithub::start().await;
+    let app_id = fake
+        .st()
+        .add_comment("perfgate-app[bot]", &format!("{MARKER}\nfrom the app"));
+    let c = client(&fake, fast_policy());
+    // Default: the App's own comment is found without configuring its login.
+    let out = comment::upsert_sticky(&c, &pr(), "v2", true, &StickyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out, CommentOutcome::Updated(app_id));
+    // Narrowed to another login: that bot's comment is not ours.
+    let opts = StickyOptions {
+        bot_login: Some(BOT.into()),
+        ..StickyOptions::default()
+    };
+    let out = comment::upsert_sticky(&c, &pr(), "v3", true, &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, CommentOutcome::Created(id) if id != app_id),
+        "{out:?}"
+    );
+    fake.assert_contract();
+}
