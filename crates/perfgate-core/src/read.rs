@@ -12,6 +12,7 @@
 //! results are merged, and a benchmark that appears twice is an error. Every error
 //! names the file it came from.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -164,7 +165,11 @@ fn read_files(files: &[PathBuf], options: &ReadOptions) -> Vec<FileResult> {
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8);
     if threads == 1 || files.len() < 64 {
-        return files.iter().map(|f| read_file(f, options)).collect();
+        let mut cache = SourceCache::new();
+        return files
+            .iter()
+            .map(|f| read_file_with(f, options, &mut cache))
+            .collect();
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -226,19 +231,39 @@ pub fn read_file(
     path: &Path,
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    read_file_with(path, options, &mut SourceCache::new())
+}
+
+/// Source-file lookups already made: `(project_root, benchmark_file)` → result.
+/// Every benchmark of a bench target names the same file, so this saves the
+/// filesystem probes of [`source_file`] for all but the first.
+type SourceCache = std::collections::HashMap<(Option<String>, String), Option<String>>;
+
+fn read_file_with(
+    path: &Path,
+    options: &ReadOptions,
+    cache: &mut SourceCache,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(io)?.len();
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
     if size > MAX_SUMMARY_BYTES {
         return Err(ReadError::TooLarge {
             path: path.to_owned(),
             size,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
-    parse_text(path, &text, options)
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    // Bounded even if the file grows while being read.
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_SUMMARY_BYTES),
+        &mut bytes,
+    )
+    .map_err(io)?;
+    parse_bytes_with(path, &bytes, options, cache)
 }
 
 /// Parses summary text (one object, or a stream of objects); `path` names it in errors.
@@ -247,8 +272,26 @@ pub fn parse_text(
     text: &str,
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    parse_bytes(path, text.as_bytes(), options)
+}
+
+/// [`parse_text`] on raw bytes (invalid UTF-8 is reported as invalid JSON).
+pub fn parse_bytes(
+    path: &Path,
+    bytes: &[u8],
+    options: &ReadOptions,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    parse_bytes_with(path, bytes, options, &mut SourceCache::new())
+}
+
+fn parse_bytes_with(
+    path: &Path,
+    bytes: &[u8],
+    options: &ReadOptions,
+    cache: &mut SourceCache,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
     let mut out = Vec::new();
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Summary>();
+    let stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Summary<'_>>();
     for summary in stream {
         let summary = summary.map_err(|e| ReadError::Json {
             path: path.to_owned(),
@@ -256,7 +299,7 @@ pub fn parse_text(
             column: e.column(),
             message: e.to_string().into(),
         })?;
-        out.push(convert(path, &summary, options)?);
+        out.push(convert(path, &summary, options, cache)?);
     }
     if out.is_empty() {
         return Err(ReadError::Json {
@@ -272,7 +315,7 @@ pub fn parse_text(
 /// The fields of a v6 or v7 summary that perfgate uses; everything else is skipped
 /// without being built.
 #[derive(Deserialize)]
-struct Summary {
+struct Summary<'a> {
     version: Option<Value>,
     module_path: Option<String>,
     function_name: Option<String>,
@@ -283,7 +326,8 @@ struct Summary {
     benchmark_file: Option<String>,
     project_root: Option<String>,
     summary_output: Option<SummaryOutput>,
-    profiles: Option<Vec<Profile>>,
+    #[serde(borrow)]
+    profiles: Option<Vec<Profile<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -292,22 +336,26 @@ struct SummaryOutput {
 }
 
 #[derive(Deserialize)]
-struct Profile {
-    tool: Option<String>,
+struct Profile<'a> {
+    #[serde(borrow)]
+    tool: Option<Cow<'a, str>>,
     /// v7.
-    data: Option<DataV7>,
+    #[serde(borrow)]
+    data: Option<DataV7<'a>>,
     /// v6.
     summaries: Option<SummariesV6>,
 }
 
 #[derive(Deserialize)]
-struct DataV7 {
-    total: Option<TotalV7>,
+struct DataV7<'a> {
+    #[serde(borrow)]
+    total: Option<TotalV7<'a>>,
 }
 
 #[derive(Deserialize)]
-struct TotalV7 {
-    metrics: Option<BTreeMap<String, MetricV7>>,
+struct TotalV7<'a> {
+    #[serde(borrow)]
+    metrics: Option<BTreeMap<Cow<'a, str>, MetricV7>>,
 }
 
 #[derive(Deserialize)]
@@ -347,13 +395,14 @@ pub fn parse_summary(
         column: 1,
         message: e.to_string().into(),
     })?;
-    convert(path, &summary, options)
+    convert(path, &summary, options, &mut SourceCache::new())
 }
 
 fn convert(
     path: &Path,
-    s: &Summary,
+    s: &Summary<'_>,
     options: &ReadOptions,
+    cache: &mut SourceCache,
 ) -> Result<(BenchId, BenchResult), ReadError> {
     let module_path = s.module_path.clone().unwrap_or_else(|| "?".to_owned());
     let shape = |message: String| ReadError::Shape {
@@ -386,7 +435,13 @@ fn convert(
             source,
         },
     })?;
-    let source_file = source_file(s, options);
+    let source_file = match &s.benchmark_file {
+        Some(file) => cache
+            .entry((s.project_root.clone(), file.clone()))
+            .or_insert_with(|| source_file(s, options))
+            .clone(),
+        None => None,
+    };
     Ok((
         id,
         BenchResult {
@@ -412,7 +467,7 @@ fn components(p: &str) -> Vec<String> {
         .collect()
 }
 
-fn derive_id(s: &Summary) -> Result<BenchId, IdProblem> {
+fn derive_id(s: &Summary<'_>) -> Result<BenchId, IdProblem> {
     let module_path = s
         .module_path
         .as_deref()
@@ -452,7 +507,7 @@ fn derive_id(s: &Summary) -> Result<BenchId, IdProblem> {
 
 /// The package name: the directory above `<bench>` in the output layout
 /// (`.../<package>/<bench>/<group>/<function>`), else the package directory's name.
-fn package_name(s: &Summary, bench: &str) -> Option<String> {
+fn package_name(s: &Summary<'_>, bench: &str) -> Option<String> {
     let from_layout = |dir: &str| {
         let mut c = components(dir);
         if c.last().is_some_and(|l| l == "summary.json") {
@@ -481,7 +536,7 @@ fn package_name(s: &Summary, bench: &str) -> Option<String> {
 }
 
 /// The bench source file relative to the repository root, never absolute.
-fn source_file(s: &Summary, options: &ReadOptions) -> Option<String> {
+fn source_file(s: &Summary<'_>, options: &ReadOptions) -> Option<String> {
     let file = Path::new(s.benchmark_file.as_deref()?);
     let project_root = s.project_root.as_deref().map(Path::new);
     let absolute = if file.is_absolute() {
@@ -565,7 +620,7 @@ fn count(name: &str, value: &Value) -> Result<Option<u64>, String> {
 }
 
 /// The Callgrind profile of a summary (the element of `profiles` with tool Callgrind).
-fn callgrind_profile(s: &Summary) -> Result<&Profile, String> {
+fn callgrind_profile<'s, 'a>(s: &'s Summary<'a>) -> Result<&'s Profile<'a>, String> {
     s.profiles
         .as_ref()
         .ok_or("missing `profiles` array")?
@@ -575,7 +630,7 @@ fn callgrind_profile(s: &Summary) -> Result<&Profile, String> {
 }
 
 /// v7: `profiles[tool=Callgrind].data.total.metrics.<name>.values.new`.
-fn metrics_v7(s: &Summary) -> Result<Metrics, String> {
+fn metrics_v7(s: &Summary<'_>) -> Result<Metrics, String> {
     let p = callgrind_profile(s)?;
     let total = p
         .data
@@ -591,7 +646,7 @@ fn metrics_v7(s: &Summary) -> Result<Metrics, String> {
             .and_then(|v| v.new.as_ref())
             .ok_or_else(|| format!("metric {name} has no `values.new`"))?;
         if let Some(c) = count(name, new)? {
-            m.insert(name.clone(), c);
+            m.insert(name.as_ref(), c);
         }
     }
     Ok(m)
@@ -599,7 +654,7 @@ fn metrics_v7(s: &Summary) -> Result<Metrics, String> {
 
 /// v6: `profiles[tool=Callgrind].summaries.total.summary.Callgrind.<name>.metrics`
 /// with `{"Left": new}` or `{"Both": [new, old]}`.
-fn metrics_v6(s: &Summary) -> Result<Metrics, String> {
+fn metrics_v6(s: &Summary<'_>) -> Result<Metrics, String> {
     let p = callgrind_profile(s)?;
     let total = p
         .summaries
