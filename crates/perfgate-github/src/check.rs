@@ -342,43 +342,116 @@ async fn publish_check_run(
     } else {
         body["actions"] = json!([]);
     }
+    // Annotations append to a check run, so a completed run is never reused
+    // (that would repeat them); only a queued or in-progress one (from
+    // `mark_pending`) is completed in place. GitHub and branch protection
+    // show the latest run of a name on a commit.
     let existing = find_check_run(client, repo, &report.head_sha).await?;
-    let id = match existing {
-        Some((id, _)) => {
+    let pending = existing
+        .as_ref()
+        .filter(|(_, r)| r.get("status").and_then(Value::as_str) != Some("completed"))
+        .map(|(id, _)| *id);
+    let before = existing.map(|(id, _)| id);
+    let id = match pending {
+        Some(id) => {
             let path = format!("{}/check-runs/{id}", repo.path());
             client
-                .request(Method::PATCH, &path, Some(&body), Idempotency::Idempotent)
-                .await?;
+                .request(
+                    Method::PATCH,
+                    &path,
+                    Some(&body),
+                    Idempotency::CreatesResource,
+                )
+                .await
+                .or_else(|e| tolerate_lost_answer(e, "the first annotations"))?;
             id
         }
-        None => {
-            body["head_sha"] = json!(report.head_sha);
-            let path = format!("{}/check-runs", repo.path());
-            // A duplicate check run is harmless (GitHub shows the latest per
-            // name), so creating one is retried like any other request.
-            let resp = client
-                .request(Method::POST, &path, Some(&body), Idempotency::Idempotent)
-                .await?;
-            resp.body
-                .get("id")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| ApiError::Decode {
-                    method: Method::POST,
-                    path,
-                    reason: "created check run has no id".into(),
-                })?
-        }
+        None => create_check_run(client, repo, &report.head_sha, body, before).await?,
     };
     let mut requests = 1;
     for batch in batches {
         let path = format!("{}/check-runs/{id}", repo.path());
         let body = json!({ "output": output(report, batch) });
+        // Annotations append: repeating a PATCH whose answer was lost would
+        // show them twice, so such a batch is given up instead.
         client
-            .request(Method::PATCH, &path, Some(&body), Idempotency::Idempotent)
-            .await?;
+            .request(
+                Method::PATCH,
+                &path,
+                Some(&body),
+                Idempotency::CreatesResource,
+            )
+            .await
+            .or_else(|e| tolerate_lost_answer(e, "a batch of annotations"))?;
         requests += 1;
     }
     Ok(Published::CheckRun { id, requests })
+}
+
+/// Turns "may or may not have been carried out" into a warning.
+fn tolerate_lost_answer(e: ApiError, what: &str) -> Result<crate::client::ApiResponse, ApiError> {
+    match e {
+        ApiError::Ambiguous { reason, .. } => {
+            tracing::warn!(%reason, "{what} may not have reached GitHub; not repeating it");
+            Ok(crate::client::ApiResponse {
+                status: StatusCode::OK,
+                headers: http::HeaderMap::new(),
+                body: Value::Null,
+            })
+        }
+        other => Err(other),
+    }
+}
+
+/// Creates a check run. After a lost answer it looks for a run newer than
+/// `before` before trying again, so one verdict makes one run.
+async fn create_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    mut body: Value,
+    before: Option<u64>,
+) -> Result<u64, ApiError> {
+    body["head_sha"] = json!(sha);
+    let path = format!("{}/check-runs", repo.path());
+    let mut last = String::new();
+    for _ in 0..3 {
+        match client
+            .request(
+                Method::POST,
+                &path,
+                Some(&body),
+                Idempotency::CreatesResource,
+            )
+            .await
+        {
+            Ok(resp) => {
+                return resp.body.get("id").and_then(Value::as_u64).ok_or_else(|| {
+                    ApiError::Decode {
+                        method: Method::POST,
+                        path: path.clone(),
+                        reason: "created check run has no id".into(),
+                    }
+                })
+            }
+            Err(ApiError::Ambiguous { reason, .. }) => {
+                if let Some((id, _)) = find_check_run(client, repo, sha).await? {
+                    if Some(id) != before {
+                        return Ok(id);
+                    }
+                }
+                last = reason;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::GaveUp {
+        method: Method::POST,
+        path,
+        attempts: 3,
+        elapsed: std::time::Duration::ZERO,
+        last,
+    })
 }
 
 /// Posts a commit status with context `perfgate`.
@@ -437,20 +510,12 @@ pub async fn mark_pending(
     if mode != ReportMode::Status {
         let body = json!({
             "name": CHECK_NAME,
-        "external_id": EXTERNAL_ID,
-            "head_sha": sha,
+            "external_id": EXTERNAL_ID,
             "status": "queued",
             "output": { "title": title, "summary": "The perfgate benchmarks for this commit have not reported yet." },
         });
-        let path = format!("{}/check-runs", repo.path());
-        match client
-            .request(Method::POST, &path, Some(&body), Idempotency::Idempotent)
-            .await
-        {
-            Ok(resp) => {
-                let id = resp.body.get("id").and_then(Value::as_u64).unwrap_or(0);
-                return Ok(Published::CheckRun { id, requests: 1 });
-            }
+        match create_check_run(client, repo, sha, body, None).await {
+            Ok(id) => return Ok(Published::CheckRun { id, requests: 1 }),
             Err(e)
                 if mode == ReportMode::Auto
                     && matches!(

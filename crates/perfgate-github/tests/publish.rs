@@ -278,9 +278,17 @@ async fn fail_closed_makes_could_not_judge_fail() {
 }
 
 #[tokio::test]
-async fn second_publish_updates_the_same_check_run() {
+async fn second_publish_makes_a_new_run_without_repeating_annotations() {
     let fake = FakeGithub::start().await;
     let c = client(&fake, fast_policy());
+    check::publish(
+        &c,
+        &repo(),
+        &report(Outcome::Fail, 2),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
     check::publish(
         &c,
         &repo(),
@@ -298,9 +306,56 @@ async fn second_publish_updates_the_same_check_run() {
     .await
     .unwrap();
     let st = fake.st();
+    assert_eq!(st.check_runs.len(), 3);
+    assert!(st.check_runs.iter().all(|r| r.annotations.len() <= 2));
+    let latest = st.check_runs.iter().max_by_key(|r| r.id).unwrap();
+    assert_eq!(latest.conclusion.as_deref(), Some("success"));
+    assert_eq!(latest.actions, json!([]));
+    drop(st);
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn pending_run_is_completed_in_place() {
+    let fake = FakeGithub::start().await;
+    let c = client(&fake, fast_policy());
+    check::mark_pending(&c, &repo(), SHA, ReportMode::Auto)
+        .await
+        .unwrap();
+    check::publish(
+        &c,
+        &repo(),
+        &report(Outcome::Fail, 3),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
+    let st = fake.st();
     assert_eq!(st.check_runs.len(), 1);
-    assert_eq!(st.check_runs[0].conclusion.as_deref(), Some("success"));
-    assert_eq!(st.check_runs[0].actions, json!([]));
+    assert_eq!(st.check_runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(st.check_runs[0].annotations.len(), 3);
+    drop(st);
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn lost_answers_never_duplicate_check_runs_or_annotations() {
+    let fake = FakeGithub::start().await;
+    fake.st().fault("checks/create", Fault::AfterApply(502));
+    fake.st().fault("checks/update", Fault::AfterApply(504));
+    let c = client(&fake, fast_policy());
+    check::publish(
+        &c,
+        &repo(),
+        &report(Outcome::Fail, 120),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
+    let st = fake.st();
+    assert_eq!(st.count("checks/create"), 1);
+    assert_eq!(st.check_runs.len(), 1);
+    assert_eq!(st.check_runs[0].annotations.len(), 120);
     drop(st);
     fake.assert_contract();
 }
