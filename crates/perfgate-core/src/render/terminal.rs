@@ -38,11 +38,20 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
     let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
     let dim = Style::new().dimmed();
 
-    let rows: Vec<_> = c
+    // Most important first: regressions, missing, new, improvements, unchanged.
+    let rank = |v: Verdict| match v {
+        Verdict::Regressed => 0,
+        Verdict::Missing => 1,
+        Verdict::New => 2,
+        Verdict::Improved => 3,
+        Verdict::Unchanged => 4,
+    };
+    let mut rows: Vec<_> = c
         .benchmarks
         .iter()
         .filter(|b| options.show_unchanged || b.verdict != Verdict::Unchanged)
         .collect();
+    rows.sort_by_key(|b| rank(b.verdict));
     let names: Vec<String> = rows.iter().map(|b| sanitize(&b.id.to_string())).collect();
     let w_name = names
         .iter()
