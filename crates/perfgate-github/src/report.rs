@@ -13,13 +13,16 @@
 //! (no check runs) the accept command needs the results as files instead
 //! (`--results DIR`, see [`crate::results`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
+
+use base64::Engine;
 
 use perfgate_core::render::{markdown, MarkdownOptions};
 use perfgate_core::{Comparison, Gate, Verdict};
 
 use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
-use crate::client::{ApiError, GithubClient};
+use crate::client::{encode_path, encode_segment, ApiError, GithubClient};
 use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
 
 /// Marker in a check run's `output.text` before the embedded comparison JSON.
@@ -104,17 +107,31 @@ fn safe_relative(path: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
+/// The bench files (repository-relative, checked not to escape the checkout)
+/// that annotations will point at: those of the regressed benchmarks that fail
+/// the gate.
+pub fn annotated_files(c: &Comparison) -> BTreeSet<String> {
+    c.failures()
+        .filter(|b| b.verdict == Verdict::Regressed)
+        .filter_map(|b| b.source_file.clone())
+        .filter(|f| safe_relative(f))
+        .collect()
+}
+
+/// Bench-file texts by repository-relative path, for annotation lines.
+pub type Sources = BTreeMap<String, String>;
+
 /// Annotations for the benchmarks that fail the gate, pointing at the line that
-/// defines each one. `source_root` is the checkout the paths are relative to.
-pub fn annotations(c: &Comparison, source_root: Option<&Path>) -> Vec<Annotation> {
+/// defines each one in `sources` (line 1 when the file is not there).
+pub fn annotations(c: &Comparison, sources: &Sources) -> Vec<Annotation> {
     let mut out = Vec::new();
     for b in c.failures().filter(|b| b.verdict == Verdict::Regressed) {
         let Some(file) = b.source_file.as_deref().filter(|f| safe_relative(f)) else {
             continue;
         };
-        let line = source_root
-            .and_then(|root| std::fs::read_to_string(root.join(file)).ok())
-            .map(|src| definition_line(&src, b.id.function(), b.id.case()))
+        let line = sources
+            .get(file)
+            .map(|src| definition_line(src, b.id.function(), b.id.case()))
             .unwrap_or(1);
         let change = match (b.baseline, b.current, b.change_pct) {
             (Some(old), Some(new), Some(pct)) => {
@@ -177,7 +194,7 @@ pub fn verdict_markdown(c: &Comparison, details_url: Option<&str>) -> String {
 pub fn check_report(
     c: &Comparison,
     head_sha: &str,
-    source_root: Option<&Path>,
+    sources: &Sources,
     details_url: Option<&str>,
 ) -> CheckReport {
     CheckReport {
@@ -186,9 +203,60 @@ pub fn check_report(
         title: title(c),
         summary: verdict_markdown(c, details_url),
         text: Some(embedded_results(c)),
-        annotations: annotations(c, source_root),
+        annotations: annotations(c, sources),
         details_url: details_url.map(String::from),
     }
+}
+
+/// Most bench files read for annotation lines.
+const MAX_SOURCE_FILES: usize = 20;
+
+/// Reads the annotated bench files from `source_root`, or else from the commit
+/// through the contents API. Best effort: a file that cannot be had gives
+/// line 1 annotations.
+pub async fn read_sources(
+    client: &GithubClient,
+    repo: &Repo,
+    head_sha: &str,
+    c: &Comparison,
+    source_root: Option<&Path>,
+) -> Sources {
+    let mut out = Sources::new();
+    for file in annotated_files(c).into_iter().take(MAX_SOURCE_FILES) {
+        let text = match source_root {
+            Some(root) => std::fs::read_to_string(root.join(&file)).ok(),
+            None => {
+                let api = format!(
+                    "{}/contents/{}?ref={}",
+                    repo.path(),
+                    encode_path(&file),
+                    encode_segment(head_sha)
+                );
+                match client.get(&api).await {
+                    Ok(resp) => resp
+                        .body
+                        .get("content")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|b64| {
+                            let compact: String =
+                                b64.chars().filter(|c| !c.is_whitespace()).collect();
+                            base64::engine::general_purpose::STANDARD
+                                .decode(compact)
+                                .ok()
+                        })
+                        .and_then(|bytes| String::from_utf8(bytes).ok()),
+                    Err(e) => {
+                        tracing::warn!(%file, error = %e, "bench file not readable; annotating line 1");
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(text) = text {
+            out.insert(file, text);
+        }
+    }
+    out
 }
 
 /// Options of `perfgate github post`.
@@ -198,7 +266,8 @@ pub struct PostOptions {
     pub sticky: StickyOptions,
     /// Check-run / status behaviour.
     pub check: CheckOptions,
-    /// Checkout the bench files are relative to (for annotation lines).
+    /// Checkout the bench files are relative to (for annotation lines). Without
+    /// one, the files are read from the commit through the contents API.
     pub source_root: Option<std::path::PathBuf>,
     /// "Details" link (the workflow run).
     pub details_url: Option<String>,
@@ -224,12 +293,8 @@ pub async fn post(
     c: &Comparison,
     opts: &PostOptions,
 ) -> Result<PostResult, ApiError> {
-    let report = check_report(
-        c,
-        head_sha,
-        opts.source_root.as_deref(),
-        opts.details_url.as_deref(),
-    );
+    let sources = read_sources(client, &pr.repo, head_sha, c, opts.source_root.as_deref()).await;
+    let report = check_report(c, head_sha, &sources, opts.details_url.as_deref());
     let published = check::publish(client, &pr.repo, &report, &opts.check).await?;
     let comment = if opts.no_comment {
         None

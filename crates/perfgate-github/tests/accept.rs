@@ -229,6 +229,42 @@ async fn post_shows_failure_with_annotation_on_the_defining_line() {
 }
 
 #[tokio::test]
+async fn without_a_checkout_bench_files_are_read_from_the_commit() {
+    let fake = FakeGithub::start().await;
+    fake.st().files.insert(
+        BENCH_FILE.into(),
+        (
+            b"//! benches\n\nfn other() {}\nfn small() {}\n".to_vec(),
+            "d".repeat(40),
+        ),
+    );
+    let client = GithubClient::new(&client_config(&fake)).unwrap();
+    report::post(
+        &client,
+        &pr(),
+        SHA,
+        &regressed_comparison(),
+        &PostOptions::default(),
+    )
+    .await
+    .unwrap();
+    let st = fake.st();
+    assert_eq!(st.check_runs[0].annotations[0]["start_line"], 4);
+    let read = st
+        .seen
+        .iter()
+        .find(|s| s.op == "repos/get-content")
+        .unwrap();
+    assert_eq!(
+        read.query,
+        format!("ref={SHA}"),
+        "read at the measured commit"
+    );
+    drop(st);
+    fake.assert_contract();
+}
+
+#[tokio::test]
 async fn post_of_the_core_sample_fixture() {
     let fake = FakeGithub::start().await;
     let text = include_str!("fixtures/comparison-sample.json");
