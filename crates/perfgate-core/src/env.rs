@@ -151,6 +151,11 @@ fn host_caches() -> Option<String> {
 /// process's environment (`""` when unset): run it with the same value the benchmarks
 /// get.
 pub fn capture(options: &CaptureOptions) -> Environment {
+    capture_with_tunables(options, std::env::var("GLIBC_TUNABLES").unwrap_or_default())
+}
+
+/// [`capture`] with an explicit `GLIBC_TUNABLES` value (the one the benchmarks get).
+pub fn capture_with_tunables(options: &CaptureOptions, glibc_tunables: String) -> Environment {
     let (rustc, host) = run(&options.rustc, &["-vV"])
         .map(|t| parse_rustc_vv(&t))
         .unwrap_or((None, None));
@@ -163,25 +168,82 @@ pub fn capture(options: &CaptureOptions) -> Environment {
         rustc,
         target: options.target.clone().or(host),
         glibc: run(Path::new("getconf"), &["GNU_LIBC_VERSION"]).map(first_line),
-        glibc_tunables: Some(std::env::var("GLIBC_TUNABLES").unwrap_or_default()),
+        glibc_tunables: Some(glibc_tunables),
         cpu_model,
         cpu_flags,
         cache: options.cache.clone().or_else(host_caches),
+        extra: Default::default(),
     }
 }
 
-/// Reads an environment written by `perfgate env --output FILE` (JSON).
+/// Keys of a `ci/bench` `environment.toml` that describe the environment rather than
+/// the run, other than the [`Environment`] fields of the same name. They are kept in
+/// [`Environment::extra`]. Keys such as `suite`, `benchmarks`, `filter` and
+/// `wall_seconds` describe the run and are not read.
+pub const TOML_EXTRA_KEYS: [&str; 3] = ["callgrind_args", "preload", "rustc_commit"];
+
+/// Reads an environment fingerprint: JSON written by `perfgate env --output FILE`, or,
+/// for a `.toml` file, the `environment.toml` that `ci/bench` writes (its
+/// `cache_geometry` becomes `cache`; see [`TOML_EXTRA_KEYS`]).
 pub fn load(path: &Path) -> Result<Environment, EnvError> {
     let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
         path: path.to_owned(),
         source,
     })?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        return parse_toml(path, &text);
+    }
     serde_json::from_str(&text).map_err(|e| EnvError::Json {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
     })
+}
+
+/// Parses a `ci/bench` `environment.toml`; `path` names it in errors.
+pub fn parse_toml(path: &Path, text: &str) -> Result<Environment, EnvError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |s| crate::policy::line_col(text, s.start));
+        EnvError::Json {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })?;
+    let get = |k: &str| -> Result<Option<String>, EnvError> {
+        match table.get(k) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(EnvError::Json {
+                path: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!("`{k}` must be a string, found {}", other.type_str()),
+            }),
+        }
+    };
+    let mut env = Environment {
+        valgrind: get("valgrind")?,
+        runner: get("runner")?,
+        rustc: get("rustc")?,
+        target: get("target")?,
+        glibc: get("glibc")?,
+        glibc_tunables: get("glibc_tunables")?,
+        cpu_model: get("cpu_model")?,
+        cpu_flags: get("cpu_flags")?,
+        cache: get("cache")?.or(get("cache_geometry")?),
+        ..Environment::default()
+    };
+    for k in TOML_EXTRA_KEYS {
+        if let Some(v) = get(k)? {
+            env.extra.insert(k.to_owned(), v);
+        }
+    }
+    Ok(env)
 }
 
 /// Why an environment file could not be read.
@@ -195,7 +257,7 @@ pub enum EnvError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Not an environment JSON document.
+    /// Not an environment fingerprint (JSON or `environment.toml`).
     #[error("{path}:{line}:{column}: not an environment fingerprint: {message}")]
     Json {
         /// The file.
@@ -219,6 +281,25 @@ mod tests {
         let (m, f) = parse_cpuinfo(t);
         assert_eq!(m.as_deref(), Some("Example CPU @ 3GHz"));
         assert_eq!(f.as_deref(), Some("avx avx2 erms sse2 ssse3"));
+    }
+
+    #[test]
+    fn ci_bench_environment_toml_is_read() {
+        let t = "# comment\nsuite = \"scarab-plugins/ir\"\nvalgrind = \"valgrind-3.19.0\"\n\
+                 glibc_tunables = \"glibc.cpu.hwcaps=-ERMS\"\ncache_geometry = \"none\"\n\
+                 callgrind_args = \"--cache-sim=no\"\nbenchmarks = 12\nwall_seconds = 30\n";
+        let e = parse_toml(Path::new("environment.toml"), t).unwrap();
+        assert_eq!(e.valgrind.as_deref(), Some("valgrind-3.19.0"));
+        assert_eq!(e.cache.as_deref(), Some("none"));
+        assert_eq!(
+            e.extra.get("callgrind_args").map(String::as_str),
+            Some("--cache-sim=no")
+        );
+        assert_eq!(e.extra.len(), 1, "run facts are not environment");
+        let bad = parse_toml(Path::new("environment.toml"), "valgrind = 3\n").unwrap_err();
+        assert!(bad.to_string().contains("must be a string"), "{bad}");
+        let bad = parse_toml(Path::new("environment.toml"), "a = \n").unwrap_err();
+        assert!(bad.to_string().starts_with("environment.toml:1:"), "{bad}");
     }
 
     #[test]

@@ -229,6 +229,10 @@ pub struct Environment {
     /// The cache geometry handed to Callgrind (`--I1=.. --D1=.. --LL=..`) or, when not
     /// pinned, the host's cache sizes.
     pub cache: Option<String>,
+    /// Further facts that move instruction counts, by name (e.g. `callgrind_args`,
+    /// `preload`, `rustc_commit`); compared like the fields above, as `extra.<name>`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Environment {
@@ -263,7 +267,8 @@ impl Environment {
     /// The fields whose values differ between `self` (baseline) and `current`, skipping
     /// the names in `ignore`.
     pub fn diff(&self, current: &Environment, ignore: &[String]) -> Vec<EnvChange> {
-        self.fields()
+        let mut out: Vec<EnvChange> = self
+            .fields()
             .into_iter()
             .zip(current.fields())
             .filter(|((name, _), _)| !ignore.iter().any(|i| i == name))
@@ -273,7 +278,24 @@ impl Environment {
                 baseline: a.map(str::to_owned),
                 current: b.map(str::to_owned),
             })
-            .collect()
+            .collect();
+        let keys: std::collections::BTreeSet<&String> =
+            self.extra.keys().chain(current.extra.keys()).collect();
+        for key in keys {
+            let field = format!("extra.{key}");
+            if ignore.contains(&field) {
+                continue;
+            }
+            let (a, b) = (self.extra.get(key), current.extra.get(key));
+            if a != b {
+                out.push(EnvChange {
+                    field,
+                    baseline: a.cloned(),
+                    current: b.cloned(),
+                });
+            }
+        }
+        out
     }
 
     /// A one-line description for reports.
@@ -380,5 +402,13 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].field, "glibc_tunables");
         assert!(a.diff(&b, &["glibc_tunables".into()]).is_empty());
+        b.glibc_tunables.clone_from(&a.glibc_tunables);
+        b.extra
+            .insert("callgrind_args".into(), "--cache-sim=no".into());
+        let d = a.diff(&b, &[]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].field, "extra.callgrind_args");
+        assert_eq!(d[0].baseline, None);
+        assert!(a.diff(&b, &["extra.callgrind_args".into()]).is_empty());
     }
 }

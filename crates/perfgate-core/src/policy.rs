@@ -231,14 +231,16 @@ impl Policy {
         if let Some(fields) = raw.drift_ignore {
             p.drift_ignore.clear();
             for f in fields {
-                if !Environment::FIELD_NAMES.contains(&f.get_ref().as_str()) {
+                let name = f.get_ref().as_str();
+                let extra = name.strip_prefix("extra.").is_some_and(|k| !k.is_empty());
+                if !extra && !Environment::FIELD_NAMES.contains(&name) {
                     let (line, column) = line_col(text, f.span().start);
                     return Err(PolicyError::Invalid {
                         path: path.to_owned(),
                         line,
                         column,
                         message: format!(
-                            "unknown environment field {:?}; expected one of {}",
+                            "unknown environment field {:?}; expected one of {} or extra.<name>",
                             f.get_ref(),
                             Environment::FIELD_NAMES.join(", ")
                         ),

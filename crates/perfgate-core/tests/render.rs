@@ -20,6 +20,7 @@ fn env() -> Environment {
         cpu_model: Some("Example CPU".into()),
         cpu_flags: Some("avx2 erms".into()),
         cache: None,
+        extra: Default::default(),
     }
 }
 

@@ -59,6 +59,10 @@ enum Cmd {
         /// The target triple the benchmarks are built for (default: rustc's host).
         #[arg(long, value_name = "TRIPLE")]
         target: Option<String>,
+        /// The GLIBC_TUNABLES value the benchmarks run with (default: this process's
+        /// GLIBC_TUNABLES, empty when unset).
+        #[arg(long, value_name = "VALUE")]
+        glibc_tunables: Option<String>,
     },
     /// Compare benchmark results with the committed baselines and judge them.
     Compare {
@@ -148,8 +152,8 @@ struct Inputs {
     /// The baseline directory (one <package>/<bench>.toml per bench target).
     #[arg(long, value_name = "DIR")]
     baselines: PathBuf,
-    /// The environment fingerprint of the run (from `perfgate env --output`).
-    /// Default: captured now, on this machine.
+    /// The environment fingerprint of the run: JSON from `perfgate env --output`, or
+    /// the environment.toml that ci/bench writes. Default: captured now, on this machine.
     #[arg(long, value_name = "FILE")]
     env: Option<PathBuf>,
     /// The repository root, to name bench source files relative to it.
@@ -206,14 +210,19 @@ fn run(cli: Cli) -> Result<u8> {
             runner,
             valgrind,
             target,
+            glibc_tunables,
         } => {
-            let env = penv::capture(&CaptureOptions {
+            let options = CaptureOptions {
                 valgrind,
                 runner,
                 target,
                 cache,
                 ..CaptureOptions::default()
-            });
+            };
+            let env = match glibc_tunables {
+                Some(t) => penv::capture_with_tunables(&options, t),
+                None => penv::capture(&options),
+            };
             let mut text = serde_json::to_string_pretty(&env)?;
             text.push('\n');
             emit(output.as_deref(), &text)?;

@@ -160,3 +160,47 @@ fn repository_policy_is_valid() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../perfgate.toml");
     perfgate_core::Policy::load(&p).unwrap();
 }
+
+#[test]
+fn ci_bench_environment_toml_is_accepted_and_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = core_fixtures().join("v7");
+    let toml = |args: &str| {
+        format!(
+            "suite = \"x\"\nvalgrind = \"valgrind-3.19.0\"\nglibc_tunables = \"-ERMS\"\n\
+             callgrind_args = \"{args}\"\nwall_seconds = 12\n"
+        )
+    };
+    std::fs::write(dir.path().join("a.toml"), toml("--cache-sim=no")).unwrap();
+    std::fs::write(dir.path().join("b.toml"), toml("--cache-sim=yes")).unwrap();
+    let r = results.to_str().unwrap();
+    let out = perfgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "bl",
+            "--reason",
+            "t",
+            "--env",
+            "a.toml",
+            r,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = perfgate(
+        dir.path(),
+        &["compare", "--baselines", "bl", "--env", "a.toml", r],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = perfgate(
+        dir.path(),
+        &["compare", "--baselines", "bl", "--env", "b.toml", r],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("extra.callgrind_args"),
+        "{}",
+        text(&out)
+    );
+}
