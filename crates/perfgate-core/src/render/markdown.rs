@@ -123,7 +123,11 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     for r in &c.reasons {
         head.push_str(&format!("- {}\n", escape_markdown(r)));
     }
-    if !c.reasons.is_empty() {
+    let warnings = super::warning_lines(c);
+    for w in &warnings {
+        head.push_str(&format!("- warning: {}\n", escape_markdown(w)));
+    }
+    if !c.reasons.is_empty() || !warnings.is_empty() {
         head.push('\n');
     }
 

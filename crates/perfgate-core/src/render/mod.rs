@@ -58,6 +58,46 @@ pub(crate) fn value_text(v: Option<u64>) -> String {
     v.map_or_else(|| "—".to_owned(), thousands)
 }
 
+/// What the policy reports without failing the gate, one sentence each.
+pub(crate) fn warning_lines(c: &Comparison) -> Vec<String> {
+    use crate::comparison::Verdict;
+    use crate::policy::Action;
+    let mut out = Vec::new();
+    let count = |v: Verdict| c.warnings().filter(|b| b.verdict == v).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let n = count(Verdict::New);
+    if n > 0 {
+        out.push(format!(
+            "{n} benchmark{} without a baseline (accept it to start gating it)",
+            plural(n)
+        ));
+    }
+    let n = count(Verdict::Missing);
+    if n > 0 {
+        out.push(format!(
+            "{n} baseline{} without a benchmark in the run",
+            plural(n)
+        ));
+    }
+    let n = count(Verdict::Regressed);
+    if n > 0 {
+        out.push(format!(
+            "{n} regression{} under a warn-only override",
+            plural(n)
+        ));
+    }
+    if let Some(e) = &c.environment {
+        if !e.changes.is_empty() && e.action == Action::Warn {
+            let fields: Vec<&str> = e.changes.iter().map(|c| c.field.as_str()).collect();
+            out.push(format!(
+                "the environment differs from the baselines' ({})",
+                fields.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// The one-line headline: outcome and counts.
 pub(crate) fn headline(c: &Comparison) -> String {
     let n = &c.counts;

@@ -103,6 +103,13 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
     for r in &c.reasons {
         out.push_str(&format!("  - {}\n", sanitize(r)));
     }
+    for w in super::warning_lines(c) {
+        out.push_str(&paint(
+            &format!("  - warning: {}\n", sanitize(&w)),
+            yellow,
+            options.color,
+        ));
+    }
     let style = match c.gate {
         Gate::Passed => green.bold(),
         Gate::Failed => red,
