@@ -159,7 +159,8 @@ pub struct ShowArgs {
     /// Post only the check run / status, no comment.
     #[arg(long)]
     pub no_comment: bool,
-    /// Checkout the bench files are relative to (annotation line numbers).
+    /// Checkout of the measured commit, for annotation line numbers (default:
+    /// read the bench files from the commit through the API).
     #[arg(long)]
     pub source_root: Option<PathBuf>,
     /// "Details" link, e.g. the workflow run.

@@ -15,6 +15,11 @@ struct Top {
     cmd: GithubCommand,
 }
 
+/// The token is read from the variable `--token-env` names. Setting one from a
+/// test would race with other threads reading the environment, so an always-set
+/// variable stands in: the fake accepts any token.
+const TOKEN_ENV: &str = "PATH";
+
 const SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 
 /// A fake on its own runtime, so that `run` can build and block on its own.
@@ -63,11 +68,7 @@ fn post_args(url: &str, token_env: &str, extra: &[&str]) -> GithubCommand {
 #[test]
 fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
     let (_rt, fake) = fake();
-    std::env::set_var("PERFGATE_CLI_TEST_TOKEN_A", "ghp_a");
-    assert_eq!(
-        run(post_args(&fake.url, "PERFGATE_CLI_TEST_TOKEN_A", &[])),
-        0
-    );
+    assert_eq!(run(post_args(&fake.url, TOKEN_ENV, &[])), 0);
     {
         let st = fake.st();
         assert_eq!(st.check_runs.len(), 1);
@@ -76,11 +77,7 @@ fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
     }
     // The sample comparison's gate failed: 1 with --exit-with-gate.
     assert_eq!(
-        run(post_args(
-            &fake.url,
-            "PERFGATE_CLI_TEST_TOKEN_A",
-            &["--exit-with-gate"]
-        )),
+        run(post_args(&fake.url, TOKEN_ENV, &["--exit-with-gate"])),
         1
     );
     assert_eq!(fake.st().comments.len(), 1, "still one sticky comment");
@@ -90,15 +87,11 @@ fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
 #[test]
 fn non_retryable_answer_exits_two() {
     let (_rt, fake) = fake();
-    std::env::set_var("PERFGATE_CLI_TEST_TOKEN_B", "ghp_b");
     fake.st().fault(
         "checks/list-for-ref",
         Fault::Status(401, vec![], json!({"message": "Bad credentials"})),
     );
-    assert_eq!(
-        run(post_args(&fake.url, "PERFGATE_CLI_TEST_TOKEN_B", &[])),
-        2
-    );
+    assert_eq!(run(post_args(&fake.url, TOKEN_ENV, &[])), 2);
     assert_eq!(fake.st().count("checks/list-for-ref"), 1, "not retried");
     assert!(fake.st().comments.is_empty());
 }
@@ -110,7 +103,6 @@ fn missing_credentials_and_bad_input_exit_two() {
         run(post_args(&fake.url, "PERFGATE_CLI_TEST_TOKEN_UNSET", &[])),
         2
     );
-    std::env::set_var("PERFGATE_CLI_TEST_TOKEN_C", "ghp_c");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("c.json");
     std::fs::write(&bad, "{\"schema_version\": 99}").unwrap();
@@ -128,7 +120,7 @@ fn missing_credentials_and_bad_input_exit_two() {
         "--api-url",
         &fake.url,
         "--token-env",
-        "PERFGATE_CLI_TEST_TOKEN_C",
+        TOKEN_ENV,
     ])
     .unwrap()
     .cmd;
@@ -139,7 +131,6 @@ fn missing_credentials_and_bad_input_exit_two() {
 #[test]
 fn handle_event_runs_the_handlers() {
     let (_rt, fake) = fake();
-    std::env::set_var("PERFGATE_CLI_TEST_TOKEN_D", "ghp_d");
     let event = format!(
         "{}/tests/fixtures/webhooks/pull_request_opened.json",
         env!("CARGO_MANIFEST_DIR")
@@ -154,7 +145,7 @@ fn handle_event_runs_the_handlers() {
         "--api-url",
         &fake.url,
         "--token-env",
-        "PERFGATE_CLI_TEST_TOKEN_D",
+        TOKEN_ENV,
     ])
     .unwrap()
     .cmd;
