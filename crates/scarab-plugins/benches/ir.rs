@@ -193,10 +193,7 @@ fn create(
     (input, vm)
 }
 
-library_benchmark_group!(
-    name = vm,
-    benchmarks = [call, frontend, create]
-);
+library_benchmark_group!(name = vm, benchmarks = [call, frontend, create]);
 
 // ---------------------------------------------------------------------------
 // throughput
@@ -356,7 +353,6 @@ main!(
         // The runner clears the environment; ci/bench also passes the pinned value
         // explicitly with --envs.
         .pass_through_env("GLIBC_TUNABLES"),
-    library_benchmark_groups = [
-        loading, dispatch, chaining, vm, throughput, cache, realistic, peers
-    ]
+    library_benchmark_groups =
+        [loading, dispatch, chaining, vm, throughput, cache, realistic, peers]
 );

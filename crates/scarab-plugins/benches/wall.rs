@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{
-    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
-    Throughput,
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 
 use support::peers::{
@@ -63,7 +62,13 @@ fn by_ref<S, R>(
 fn loading(c: &mut Criterion) {
     let mut g = c.benchmark_group("loading");
     for (id, s) in [("minimal", Script::Minimal), ("complex", Script::Complex)] {
-        by_value(&mut g, "fzb", id, || support::setup_load_fzb(s), support::run_load);
+        by_value(
+            &mut g,
+            "fzb",
+            id,
+            || support::setup_load_fzb(s),
+            support::run_load,
+        );
     }
     for (id, s) in [
         ("minimal", Script::Minimal),
@@ -71,7 +76,13 @@ fn loading(c: &mut Criterion) {
         ("hooks", Script::Hooks),
         ("complex", Script::Complex),
     ] {
-        by_value(&mut g, "fsx", id, || support::setup_load_fsx(s), support::run_load);
+        by_value(
+            &mut g,
+            "fsx",
+            id,
+            || support::setup_load_fsx(s),
+            support::run_load,
+        );
     }
     by_value(
         &mut g,
@@ -86,7 +97,13 @@ fn loading(c: &mut Criterion) {
         ("deserialize", Step::Deserialize),
         ("validate", Step::Validate),
     ] {
-        by_value(&mut g, "step", id, || support::setup_step(s), support::run_step);
+        by_value(
+            &mut g,
+            "step",
+            id,
+            || support::setup_step(s),
+            support::run_step,
+        );
     }
     for (id, lazy) in [("lazy", true), ("eager", false)] {
         by_value(
@@ -142,7 +159,10 @@ fn dispatch(c: &mut Criterion) {
             support::run_resize,
         );
     }
-    for (id, m) in [("enabled", Metrics::Enabled), ("disabled", Metrics::Disabled)] {
+    for (id, m) in [
+        ("enabled", Metrics::Enabled),
+        ("disabled", Metrics::Disabled),
+    ] {
         by_ref(
             &mut g,
             "metrics_output",
@@ -151,7 +171,10 @@ fn dispatch(c: &mut Criterion) {
             support::run_output,
         );
     }
-    for (id, m) in [("enabled", Metrics::Enabled), ("disabled", Metrics::Disabled)] {
+    for (id, m) in [
+        ("enabled", Metrics::Enabled),
+        ("disabled", Metrics::Disabled),
+    ] {
         by_ref(
             &mut g,
             "metrics_collector",

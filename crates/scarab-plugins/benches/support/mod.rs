@@ -91,7 +91,11 @@ impl Script {
     pub fn renamed(self, name: &str) -> String {
         let src = self.source();
         let first = src.lines().next().unwrap_or_default();
-        assert!(first.starts_with("// @name "), "{}: no @name header", self.path());
+        assert!(
+            first.starts_with("// @name "),
+            "{}: no @name header",
+            self.path()
+        );
         format!("// @name {name}\n{}", &src[first.len() + 1..])
     }
 }
@@ -111,7 +115,10 @@ pub const REMAPPED_INPUT: &[u8] = b"ll\r";
 pub fn output_lines(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| match (i % 10, i % 20) {
-            (0, _) => format!("error[E{:04}]: mismatched types at src/lib.rs:{i}:9", i % 700),
+            (0, _) => format!(
+                "error[E{:04}]: mismatched types at src/lib.rs:{i}:9",
+                i % 700
+            ),
             (5, _) => format!("warning: unused variable `x{i}` at src/main.rs:{i}:13"),
             (_, 3) => format!("  see https://doc.rust-lang.org/error_codes/E{:04}.html", i),
             _ => format!("   Compiling crate-{i} v0.{}.{} (registry)", i % 7, i % 13),
@@ -247,8 +254,8 @@ pub struct LoadInput {
 
 /// `.fzb` bytes of `script`, compiled in setup.
 pub fn fzb_bytes(script: Script) -> Vec<u8> {
-    let chunk = compile_source(script.source(), Path::new(script.path()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let chunk =
+        compile_source(script.source(), Path::new(script.path())).unwrap_or_else(|e| panic!("{e}"));
     encode_fzb(&chunk, Path::new(script.path())).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -403,8 +410,10 @@ pub fn dispatch_manager(chain: Chain, metrics: bool) -> PluginManager {
         Chain::Native => {
             m.add_native(Box::new(NativeTagger::new("native_tagger")))
                 .unwrap_or_else(|e| panic!("{e}"));
-            m.add_native(Box::new(NativeRemapLog(PluginMetadata::new("native_remap"))))
-                .unwrap_or_else(|e| panic!("{e}"));
+            m.add_native(Box::new(NativeRemapLog(PluginMetadata::new(
+                "native_remap",
+            ))))
+            .unwrap_or_else(|e| panic!("{e}"));
         }
     }
     // Warm up, and check the chain does what the benchmark name says.
@@ -553,7 +562,9 @@ pub fn setup_vm_call(path: CallPath) -> VmCall {
         .cloned()
         .expect("tagger exports on_output");
     // Warm up once through the adapter.
-    let action = plugin.on_output(ERROR_LINE).unwrap_or_else(|e| panic!("{e}"));
+    let action = plugin
+        .on_output(ERROR_LINE)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(action, Action::Modify(_)));
     VmCall {
         path,
@@ -710,7 +721,11 @@ pub fn setup_output_lines(plugins: usize, n: usize) -> Lines {
     for line in lines.iter().take(20) {
         m.dispatch_output(line);
     }
-    assert!(m.list().iter().all(|p| p.total_failures == 0), "{:?}", m.list());
+    assert!(
+        m.list().iter().all(|p| p.total_failures == 0),
+        "{:?}",
+        m.list()
+    );
     Lines { manager: m, lines }
 }
 
@@ -752,7 +767,11 @@ pub fn setup_input_events(n: usize) -> Inputs {
     for e in events.iter().take(8) {
         m.dispatch_input(e);
     }
-    assert!(m.list().iter().all(|p| p.total_failures == 0), "{:?}", m.list());
+    assert!(
+        m.list().iter().all(|p| p.total_failures == 0),
+        "{:?}",
+        m.list()
+    );
     Inputs { manager: m, events }
 }
 
@@ -774,7 +793,11 @@ pub fn setup_counter_lines(n: usize) -> Lines {
     let lines = output_lines(n);
     m.dispatch_output_batch(&lines[..lines.len().min(5)]);
     m.dispatch_output(&lines[0]);
-    assert!(m.list().iter().all(|p| p.total_failures == 0), "{:?}", m.list());
+    assert!(
+        m.list().iter().all(|p| p.total_failures == 0),
+        "{:?}",
+        m.list()
+    );
     Lines { manager: m, lines }
 }
 
@@ -933,7 +956,11 @@ pub fn setup_session(metrics: Metrics) -> Session {
     for e in events.iter().take(10) {
         replay(&mut m, e);
     }
-    assert!(m.list().iter().all(|p| p.total_failures == 0), "{:?}", m.list());
+    assert!(
+        m.list().iter().all(|p| p.total_failures == 0),
+        "{:?}",
+        m.list()
+    );
     Session { manager: m, events }
 }
 

@@ -1,0 +1,1193 @@
+//! Rendering: the terminal table of a run, and `docs/PERFORMANCE_REPORT.md`.
+//!
+//! Every statement the report makes is computed from the run it is given: a claim
+//! such as "linear" or "N× faster" appears only when the numbers support it, and a
+//! number that is missing from the run is shown as "not measured".
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::annotate::Profile;
+use crate::fit::{linear_fit, LinearFit};
+use crate::run::{BenchName, IrResult, Run, WallResult};
+
+/// The groups of the suite, in report order.
+pub const GROUPS: [&str; 8] = [
+    "loading",
+    "dispatch",
+    "chaining",
+    "vm",
+    "throughput",
+    "cache",
+    "realistic",
+    "peers",
+];
+
+/// Benchmarks whose Callgrind profiles the bottleneck section reads.
+pub const PROFILED: [&str; 6] = [
+    "dispatch/output/noop",
+    "dispatch/output/processing",
+    "chaining/processing/plugins_20",
+    "loading/fsx/complex",
+    "loading/fzb/complex",
+    "vm/create/cold",
+];
+
+/// Plugin counts of the chaining group.
+const CHAIN_SIZES: [u32; 5] = [1, 2, 5, 10, 20];
+
+/// R² from which the report calls a fit linear.
+const LINEAR_R2: f64 = 0.999;
+
+/// Thousands separators: `1234567` → `1,234,567`.
+pub fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration in nanoseconds with a readable unit.
+pub fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// A rounded count that may be negative (a fitted intercept).
+fn fmt_signed(x: f64) -> String {
+    let r = x.round();
+    if r < 0.0 {
+        format!("−{}", fmt_count((-r) as u64))
+    } else {
+        fmt_count(r as u64)
+    }
+}
+
+fn fmt_ratio(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}×")
+    } else {
+        format!("{r:.2}×")
+    }
+}
+
+fn fmt_pct(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+fn name(s: &str) -> BenchName {
+    BenchName::parse(s).unwrap_or_else(|| BenchName::new(s, "", ""))
+}
+
+/// Look-ups into a run by `group/function/id`.
+struct View<'a> {
+    run: &'a Run,
+}
+
+impl View<'_> {
+    fn ir(&self, n: &str) -> Option<u64> {
+        self.run.ir.get(&name(n)).map(|r| r.ir)
+    }
+
+    fn wall(&self, n: &str) -> Option<f64> {
+        self.run.wall.get(&name(n)).map(|w| w.median_ns)
+    }
+
+    fn ir_cell(&self, n: &str) -> String {
+        self.ir(n)
+            .map_or_else(|| "not measured".to_owned(), fmt_count)
+    }
+
+    fn wall_cell(&self, n: &str) -> String {
+        self.wall(n)
+            .map_or_else(|| "not measured".to_owned(), fmt_ns)
+    }
+}
+
+/// The run as a plain-text table: one line per benchmark with Ir (and wall time
+/// where measured). Used by `ci/gate` until the comparator runs there.
+pub fn render_table(run: &Run) -> String {
+    let mut names: Vec<&BenchName> = run.ir.keys().chain(run.wall.keys()).collect();
+    names.sort();
+    names.dedup();
+    let width = names
+        .iter()
+        .map(|n| n.to_string().len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>15}  {:>12}",
+        "benchmark", "Ir", "wall (median)"
+    );
+    let _ = writeln!(out, "{}", "-".repeat(width + 31));
+    for n in names {
+        let ir = run
+            .ir
+            .get(n)
+            .map_or_else(|| "-".to_owned(), |r| fmt_count(r.ir));
+        let wall = run
+            .wall
+            .get(n)
+            .map_or_else(|| "-".to_owned(), |w| fmt_ns(w.median_ns));
+        let _ = writeln!(out, "{:<width$}  {ir:>15}  {wall:>12}", n.to_string());
+    }
+    let _ = writeln!(
+        out,
+        "{} benchmarks with Ir, {} with wall time",
+        run.ir.len(),
+        run.wall.len()
+    );
+    out
+}
+
+/// The outcome of comparing two runs' instruction counts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct IrDiff {
+    /// Benchmarks present in both with equal Ir.
+    pub equal: usize,
+    /// `(name, first, second)` where Ir differs.
+    pub different: Vec<(BenchName, u64, u64)>,
+    /// Present only in the first run.
+    pub only_first: Vec<BenchName>,
+    /// Present only in the second run.
+    pub only_second: Vec<BenchName>,
+}
+
+impl IrDiff {
+    /// True when both runs hold the same benchmarks with identical Ir.
+    pub fn identical(&self) -> bool {
+        self.different.is_empty() && self.only_first.is_empty() && self.only_second.is_empty()
+    }
+}
+
+/// Compare the Ir of every benchmark of two runs.
+pub fn diff_ir(a: &BTreeMap<BenchName, IrResult>, b: &BTreeMap<BenchName, IrResult>) -> IrDiff {
+    let mut d = IrDiff::default();
+    for (n, ra) in a {
+        match b.get(n) {
+            Some(rb) if rb.ir == ra.ir => d.equal += 1,
+            Some(rb) => d.different.push((n.clone(), ra.ir, rb.ir)),
+            None => d.only_first.push(n.clone()),
+        }
+    }
+    d.only_second = b.keys().filter(|n| !a.contains_key(*n)).cloned().collect();
+    d
+}
+
+/// What the report needs besides the run.
+pub struct ReportMeta<'a> {
+    /// The command that produced the report (named in the document).
+    pub command: &'a str,
+    /// Commit the run was made on, if known.
+    pub commit: Option<&'a str>,
+    /// When the run was made (free text, e.g. UTC date).
+    pub date: Option<&'a str>,
+    /// Extra machine facts (`key`, `value`), shown after the environment file.
+    pub machine: Vec<(String, String)>,
+}
+
+/// Render `docs/PERFORMANCE_REPORT.md`.
+pub fn render_report(
+    run: &Run,
+    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+    meta: &ReportMeta<'_>,
+) -> String {
+    let v = View { run };
+    let mut o = String::new();
+    let _ = writeln!(o, "# Performance report: scarab-plugins\n");
+    let _ = writeln!(
+        o,
+        "Generated by `{}` from a real run of the benchmark suite; do not edit by hand, \
+         run the command again.{}{}\n",
+        meta.command,
+        meta.commit
+            .map(|c| format!(" Commit `{c}`."))
+            .unwrap_or_default(),
+        meta.date
+            .map(|d| format!(" Run on {d}."))
+            .unwrap_or_default(),
+    );
+    let _ = writeln!(
+        o,
+        "Two measurements per benchmark, under the same name `group/function/id`:\n\n\
+         - **Ir**: instructions executed in the measured region, counted by Callgrind \
+         (Gungraun, `ci/bench`). Exact: a rerun on the same toolchain and pinned \
+         environment gives the same number, so these are the numbers to compare.\n\
+         - **Wall**: median time per operation from criterion (`ci/bench --wall`), on a \
+         shared 2-core machine. Indicative only: they move from run to run.\n\n\
+         A one-shot Ir benchmark measures one operation on a warmed-up state; the \
+         wall-clock suite repeats operations that can repeat, so its times include the \
+         host's VM replacement every few hundred calls (see `docs/BENCHMARK_GUIDE.md`).\n"
+    );
+
+    targets_section(&mut o, &v);
+    machine_section(&mut o, run, meta);
+    groups_section(&mut o, &v);
+    chaining_section(&mut o, &v);
+    loading_section(&mut o, &v);
+    peers_section(&mut o, &v);
+    optimisations_section(&mut o, &v);
+    bottleneck_section(&mut o, &v, profiles);
+    suite_section(&mut o, run);
+    o
+}
+
+fn targets_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## The seed's targets\n");
+    let _ = writeln!(
+        o,
+        "Each target is checked against the wall-clock median of the benchmark that \
+         measures it (the slowest case where there are several).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Target | Limit | Benchmark | Ir | Wall (median) | Result |"
+    );
+    let _ = writeln!(o, "|---|---|---|---:|---:|---|");
+    let slowest = |prefix: &str| -> Option<String> {
+        v.run
+            .wall
+            .iter()
+            .filter(|(n, _)| n.to_string().starts_with(prefix))
+            .max_by(|a, b| a.1.median_ns.total_cmp(&b.1.median_ns))
+            .map(|(n, _)| n.to_string())
+            .or_else(|| {
+                v.run
+                    .ir
+                    .iter()
+                    .filter(|(n, _)| n.to_string().starts_with(prefix))
+                    .max_by_key(|(_, r)| r.ir)
+                    .map(|(n, _)| n.to_string())
+            })
+    };
+    let rows: [(&str, f64, Option<String>); 5] = [
+        ("Plugin load (`.fsx`)", 100e6, slowest("loading/fsx/")),
+        ("Bytecode load (`.fzb`)", 500e3, slowest("loading/fzb/")),
+        (
+            "Output hook",
+            50e3,
+            Some("dispatch/output/processing".to_owned()),
+        ),
+        (
+            "Input hook",
+            50e3,
+            Some("dispatch/input/processing".to_owned()),
+        ),
+        (
+            "VM exec (one hook call)",
+            20e3,
+            Some("vm/call/direct".to_owned()),
+        ),
+    ];
+    for (label, limit, bench) in rows {
+        let Some(bench) = bench else {
+            let _ = writeln!(
+                o,
+                "| {label} | < {} | — | — | — | not measured |",
+                fmt_ns(limit)
+            );
+            continue;
+        };
+        let result = match v.wall(&bench) {
+            Some(w) if w < limit => format!("pass ({} of the limit)", fmt_pct(w / limit)),
+            Some(_) => "**fail**".to_owned(),
+            None => "not measured (no wall-clock run)".to_owned(),
+        };
+        let _ = writeln!(
+            o,
+            "| {label} | < {} | `{bench}` | {} | {} | {result} |",
+            fmt_ns(limit),
+            v.ir_cell(&bench),
+            v.wall_cell(&bench)
+        );
+    }
+    let _ = writeln!(o);
+}
+
+fn machine_section(o: &mut String, run: &Run, meta: &ReportMeta<'_>) {
+    let _ = writeln!(o, "## Machine and toolchain\n");
+    let _ = writeln!(o, "| | |");
+    let _ = writeln!(o, "|---|---|");
+    for (k, val) in &run.environment {
+        let _ = writeln!(o, "| {k} | `{}` |", val.replace('|', "\\|"));
+    }
+    for (k, val) in &meta.machine {
+        let _ = writeln!(o, "| {k} | `{}` |", val.replace('|', "\\|"));
+    }
+    let _ = writeln!(o);
+}
+
+fn group_note(group: &str) -> &'static str {
+    match group {
+        "loading" => {
+            "Loading one plugin from bytes to a running VM with resolved hooks \
+            (`fzb`, `fsx`, `fsx_cached`), the separate steps on the complex script \
+            (`step`), and the example directory through the manager (`dir`: load only; \
+            `dir_first_line`: load plus the first output line, when lazy plugins compile)."
+        }
+        "dispatch" => {
+            "One call of `dispatch_output` / `dispatch_input` / \
+            `dispatch_resize` on a warmed-up manager: no plugin, one no-op Fusabi plugin, \
+            one processing Fusabi plugin, the same work as native Rust. `metrics_output`: \
+            the processing chain with the metrics collector on and off; \
+            `metrics_collector`: one start/finish pair of the collector alone."
+        }
+        "chaining" => {
+            "One output line through a chain of N no-op or N processing \
+            (tagger) plugins."
+        }
+        "vm" => {
+            "One hook call straight on the VM against through the plugin adapter; \
+            lexing, parsing and compiling the complex script as separate stages; a VM \
+            from the template against a cold VM with stdlib registration."
+        }
+        "throughput" => {
+            "N lines (or input events) through the chain, one call each; \
+            `counter_batched` sends the lines in one `dispatch_output_batch` call to the \
+            line counter, which exports `on_output_batch`."
+        }
+        "cache" => {
+            "Script cache lookup (hit: hash only; miss: hash, compile, insert); \
+            a hook call on a running VM against a fresh VM made, run and called."
+        }
+        "realistic" => {
+            "A terminal session of 100 output lines, 20 input events and 2 \
+            resizes through the example plugin set, metrics off and on."
+        }
+        "peers" => {
+            "The same tagger in native Rust, Lua 5.4 (mlua), Rhai and Fusabi, \
+            called from Rust once per line."
+        }
+        _ => "",
+    }
+}
+
+fn per_element(n: &BenchName) -> Option<u64> {
+    let (_, count) = n.id.rsplit_once('_')?;
+    if n.group == "throughput" || n.id.starts_with("mixed_") {
+        count.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn groups_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## Results by group\n");
+    let mut names: Vec<&BenchName> = v.run.ir.keys().chain(v.run.wall.keys()).collect();
+    names.sort();
+    names.dedup();
+    for group in GROUPS {
+        let in_group: Vec<&&BenchName> = names.iter().filter(|n| n.group == group).collect();
+        if in_group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "### {group}\n\n{}\n", group_note(group));
+        let with_elems = in_group.iter().any(|n| per_element(n).is_some());
+        if with_elems {
+            let _ = writeln!(
+                o,
+                "| Benchmark | Ir | Wall (median) | Ir per element | Wall per element |"
+            );
+            let _ = writeln!(o, "|---|---:|---:|---:|---:|");
+        } else {
+            let _ = writeln!(o, "| Benchmark | Ir | Wall (median) |");
+            let _ = writeln!(o, "|---|---:|---:|");
+        }
+        for n in in_group {
+            let key = n.to_string();
+            let _ = write!(
+                o,
+                "| `{key}` | {} | {} |",
+                v.ir_cell(&key),
+                v.wall_cell(&key)
+            );
+            if with_elems {
+                match per_element(n) {
+                    Some(k) if k > 0 => {
+                        let ir = v
+                            .ir(&key)
+                            .map_or_else(|| "—".to_owned(), |ir| fmt_count(ir / k));
+                        let wall = v
+                            .wall(&key)
+                            .map_or_else(|| "—".to_owned(), |w| fmt_ns(w / k as f64));
+                        let _ = write!(o, " {ir} | {wall} |");
+                    }
+                    _ => {
+                        let _ = write!(o, " | |");
+                    }
+                }
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+    }
+}
+
+fn chain_fit(v: &View<'_>, kind: &str, wall: bool) -> Option<LinearFit> {
+    let pts: Vec<(f64, f64)> = CHAIN_SIZES
+        .iter()
+        .filter_map(|n| {
+            let key = format!("chaining/{kind}/plugins_{n}");
+            let y = if wall {
+                v.wall(&key)
+            } else {
+                v.ir(&key).map(|x| x as f64)
+            };
+            y.map(|y| (f64::from(*n), y))
+        })
+        .collect();
+    if pts.len() < CHAIN_SIZES.len() {
+        return None;
+    }
+    linear_fit(&pts)
+}
+
+fn linear_words(f: &LinearFit) -> String {
+    if f.r_squared >= LINEAR_R2 {
+        format!("linear (R² = {:.5})", f.r_squared)
+    } else {
+        format!("not linear (R² = {:.5})", f.r_squared)
+    }
+}
+
+fn chaining_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## Chaining: cost per plugin\n");
+    let _ = writeln!(
+        o,
+        "Least-squares line `cost = fixed + per_plugin × N` through N = 1, 2, 5, 10, 20.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Chain | Ir per plugin | Ir fixed | R² (Ir) | Wall per plugin | R² (wall) |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+    let mut sentences = Vec::new();
+    for kind in ["noop", "processing"] {
+        let ir = chain_fit(v, kind, false);
+        let wall = chain_fit(v, kind, true);
+        let cell = |f: Option<LinearFit>, fmt: &dyn Fn(f64) -> String| {
+            f.map_or_else(
+                || ("not measured".to_owned(), "—".to_owned(), "—".to_owned()),
+                |f| {
+                    (
+                        fmt(f.slope),
+                        fmt(f.intercept),
+                        format!("{:.5}", f.r_squared),
+                    )
+                },
+            )
+        };
+        let (ir_slope, ir_fixed, ir_r2) = cell(ir, &fmt_signed);
+        let (w_slope, _, w_r2) = cell(wall, &fmt_ns);
+        let _ = writeln!(
+            o,
+            "| {kind} | {ir_slope} | {ir_fixed} | {ir_r2} | {w_slope} | {w_r2} |"
+        );
+        if let Some(f) = ir {
+            sentences.push(format!(
+                "- {kind} chain: instruction count is {} in the number of plugins, \
+                 {} Ir per plugin.",
+                linear_words(&f),
+                fmt_count(f.slope.round().max(0.0) as u64)
+            ));
+        }
+        if let Some(f) = wall {
+            sentences.push(format!(
+                "- {kind} chain: wall time is {}, {} per plugin.",
+                linear_words(&f),
+                fmt_ns(f.slope)
+            ));
+        }
+    }
+    let _ = writeln!(o);
+    for s in sentences {
+        let _ = writeln!(o, "{s}");
+    }
+    // Compare the per-plugin slope with one plugin's dispatch cost.
+    if let (Some(f), Some(one), Some(none)) = (
+        chain_fit(v, "noop", false),
+        v.ir("dispatch/output/noop"),
+        v.ir("dispatch/output/none"),
+    ) {
+        let call = one.saturating_sub(none) as f64;
+        if call > 0.0 {
+            let _ = writeln!(
+                o,
+                "- One no-op plugin adds {} Ir to an empty dispatch; the fitted cost per \
+                 no-op plugin is {} Ir ({} of it).",
+                fmt_count(call as u64),
+                fmt_count(f.slope.round().max(0.0) as u64),
+                fmt_pct(f.slope / call)
+            );
+        }
+    }
+    let _ = writeln!(o);
+}
+
+fn loading_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## Loading: bytecode against script\n");
+    let _ = writeln!(
+        o,
+        "A full load (bytes to a running plugin) of `.fsx` source without a script \
+         cache, against the same script as `.fzb` bytecode.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Script | `.fsx` Ir | `.fzb` Ir | Ir ratio | `.fsx` wall | `.fzb` wall | Wall ratio |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for script in ["minimal", "complex"] {
+        let fsx = format!("loading/fsx/{script}");
+        let fzb = format!("loading/fzb/{script}");
+        let ir_ratio = match (v.ir(&fsx), v.ir(&fzb)) {
+            (Some(a), Some(b)) if b > 0 => {
+                let r = a as f64 / b as f64;
+                ratios.push((script, r));
+                fmt_ratio(r)
+            }
+            _ => "—".to_owned(),
+        };
+        let wall_ratio = match (v.wall(&fsx), v.wall(&fzb)) {
+            (Some(a), Some(b)) if b > 0.0 => fmt_ratio(a / b),
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            o,
+            "| {script} | {} | {} | {ir_ratio} | {} | {} | {wall_ratio} |",
+            v.ir_cell(&fsx),
+            v.ir_cell(&fzb),
+            v.wall_cell(&fsx),
+            v.wall_cell(&fzb)
+        );
+    }
+    let _ = writeln!(o);
+    if !ratios.is_empty() {
+        let parts: Vec<String> = ratios
+            .iter()
+            .map(|(s, r)| format!("{} for the {s} script", fmt_ratio(*r)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "Loading bytecode takes fewer instructions than loading source by {}.\n",
+            parts.join(" and ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Load steps on the complex script, each measured alone:\n"
+    );
+    let _ = writeln!(o, "| Step | Ir | Wall (median) |");
+    let _ = writeln!(o, "|---|---:|---:|");
+    for s in [
+        "loading/step/compile",
+        "vm/frontend/lex",
+        "vm/frontend/parse",
+        "vm/frontend/compile",
+        "loading/step/serialize",
+        "loading/step/deserialize",
+        "loading/step/validate",
+    ] {
+        let _ = writeln!(o, "| `{s}` | {} | {} |", v.ir_cell(s), v.wall_cell(s));
+    }
+    let _ = writeln!(o);
+}
+
+fn peers_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## Peers: the same plugin in four languages\n");
+    let _ = writeln!(
+        o,
+        "The tagger (tag lines containing \"error\" or \"warning\", pass the rest), called \
+         from Rust once per line. `error`: one line that gets tagged; `plain`: one line \
+         that passes; `mixed_100`: 100 build-log lines (20% tagged), per line. Ratios are \
+         against native Rust on `mixed_100`. Fusabi goes through the host's plugin adapter, \
+         as the host runs it.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Implementation | error Ir | plain Ir | per line Ir (mixed) | vs native (Ir) | error wall | plain wall | per line wall (mixed) | vs native (wall) |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let native_ir = v.ir("peers/native/mixed_100");
+    let native_wall = v.wall("peers/native/mixed_100");
+    for lang in ["native", "lua", "rhai", "fusabi"] {
+        let mixed = format!("peers/{lang}/mixed_100");
+        let per_ir = v.ir(&mixed).map(|x| x / 100);
+        let per_wall = v.wall(&mixed).map(|x| x / 100.0);
+        let ir_vs = match (v.ir(&mixed), native_ir) {
+            (Some(a), Some(b)) if b > 0 => fmt_ratio(a as f64 / b as f64),
+            _ => "—".to_owned(),
+        };
+        let wall_vs = match (v.wall(&mixed), native_wall) {
+            (Some(a), Some(b)) if b > 0.0 => fmt_ratio(a / b),
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            o,
+            "| {lang} | {} | {} | {} | {ir_vs} | {} | {} | {} | {wall_vs} |",
+            v.ir_cell(&format!("peers/{lang}/error")),
+            v.ir_cell(&format!("peers/{lang}/plain")),
+            per_ir.map_or_else(|| "—".to_owned(), fmt_count),
+            v.wall_cell(&format!("peers/{lang}/error")),
+            v.wall_cell(&format!("peers/{lang}/plain")),
+            per_wall.map_or_else(|| "—".to_owned(), fmt_ns),
+        );
+    }
+    let _ = writeln!(o);
+    // Rank by Ir per line, say it plainly.
+    let mut ranked: Vec<(&str, u64)> = ["native", "lua", "rhai", "fusabi"]
+        .iter()
+        .filter_map(|l| v.ir(&format!("peers/{l}/mixed_100")).map(|x| (*l, x)))
+        .collect();
+    ranked.sort_by_key(|(_, x)| *x);
+    if ranked.len() == 4 {
+        let order: Vec<String> = ranked.iter().map(|(l, _)| (*l).to_owned()).collect();
+        let _ = writeln!(
+            o,
+            "By instructions per line, fewest first: {}.",
+            order.join(", ")
+        );
+        if let (Some(f), Some(l)) = (
+            ranked.iter().find(|(l, _)| *l == "fusabi"),
+            ranked.iter().find(|(l, _)| *l == "lua"),
+        ) {
+            let _ = writeln!(
+                o,
+                "Fusabi executes {} the instructions of Lua per line.",
+                fmt_ratio(f.1 as f64 / l.1.max(1) as f64)
+            );
+        }
+        if let (Some(f), Some(r)) = (
+            ranked.iter().find(|(l, _)| *l == "fusabi"),
+            ranked.iter().find(|(l, _)| *l == "rhai"),
+        ) {
+            let _ = writeln!(
+                o,
+                "Fusabi executes {} the instructions of Rhai per line.",
+                fmt_ratio(f.1 as f64 / r.1.max(1) as f64)
+            );
+        }
+        let _ = writeln!(o);
+    }
+}
+
+fn optimisations_section(o: &mut String, v: &View<'_>) {
+    let _ = writeln!(o, "## Optimisations: with against without\n");
+    let _ = writeln!(
+        o,
+        "Each row runs the same work with and without one of the host's optimisations. \
+         The ratio is without ÷ with (above 1: the optimisation saves).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Optimisation | Without | With | Ir without | Ir with | Ir ratio | Wall without | Wall with | Wall ratio |"
+    );
+    let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|---:|---:|");
+    let rows: Vec<(String, String, String)> = vec![
+        (
+            "Script cache (load)".into(),
+            "loading/fsx/complex".into(),
+            "loading/fsx_cached/complex".into(),
+        ),
+        (
+            "Script cache (lookup)".into(),
+            "cache/script/miss".into(),
+            "cache/script/hit".into(),
+        ),
+        (
+            "VM template".into(),
+            "vm/create/cold".into(),
+            "vm/create/template".into(),
+        ),
+        (
+            "VM reuse".into(),
+            "cache/vm_call/fresh".into(),
+            "cache/vm_call/reused".into(),
+        ),
+        (
+            "Batch dispatch (10 lines)".into(),
+            "throughput/counter_per_line/lines_10".into(),
+            "throughput/counter_batched/lines_10".into(),
+        ),
+        (
+            "Batch dispatch (100 lines)".into(),
+            "throughput/counter_per_line/lines_100".into(),
+            "throughput/counter_batched/lines_100".into(),
+        ),
+        (
+            "Batch dispatch (1000 lines)".into(),
+            "throughput/counter_per_line/lines_1000".into(),
+            "throughput/counter_batched/lines_1000".into(),
+        ),
+        (
+            "Lazy loading (start-up)".into(),
+            "loading/dir/eager".into(),
+            "loading/dir/lazy".into(),
+        ),
+        (
+            "Lazy loading (start-up + first line)".into(),
+            "loading/dir_first_line/eager".into(),
+            "loading/dir_first_line/lazy".into(),
+        ),
+        (
+            "Metrics off (processing dispatch)".into(),
+            "dispatch/metrics_output/enabled".into(),
+            "dispatch/metrics_output/disabled".into(),
+        ),
+        (
+            "Metrics off (one timing)".into(),
+            "dispatch/metrics_collector/enabled".into(),
+            "dispatch/metrics_collector/disabled".into(),
+        ),
+    ];
+    for (label, without, with) in &rows {
+        let ir_ratio = match (v.ir(without), v.ir(with)) {
+            (Some(a), Some(b)) if b > 0 => fmt_ratio(a as f64 / b as f64),
+            _ => "—".to_owned(),
+        };
+        let wall_ratio = match (v.wall(without), v.wall(with)) {
+            (Some(a), Some(b)) if b > 0.0 => fmt_ratio(a / b),
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            o,
+            "| {label} | `{without}` | `{with}` | {} | {} | {ir_ratio} | {} | {} | {wall_ratio} |",
+            v.ir_cell(without),
+            v.ir_cell(with),
+            v.wall_cell(without),
+            v.wall_cell(with)
+        );
+    }
+    let _ = writeln!(o);
+    // The disabled collector, in plain words.
+    if let (Some(off), Some(on), Some(dispatch)) = (
+        v.ir("dispatch/metrics_collector/disabled"),
+        v.ir("dispatch/metrics_collector/enabled"),
+        v.ir("dispatch/metrics_output/disabled"),
+    ) {
+        let _ = writeln!(
+            o,
+            "A disabled metrics collector costs {} instructions per timing (an enabled one \
+             {}), {} of one processing output dispatch ({} Ir).",
+            fmt_count(off),
+            fmt_count(on),
+            fmt_pct(off as f64 / dispatch.max(1) as f64),
+            fmt_count(dispatch)
+        );
+    }
+    if let (Some(lazy), Some(eager)) = (
+        v.ir("loading/dir_first_line/lazy"),
+        v.ir("loading/dir_first_line/eager"),
+    ) {
+        let verdict = if lazy > eager {
+            "Lazy loading moves the compile work to the first hook call rather than saving \
+             it: start-up plus the first line costs more lazily than eagerly"
+        } else {
+            "Start-up plus the first line costs no more lazily than eagerly"
+        };
+        let _ = writeln!(
+            o,
+            "{verdict} ({} against {} Ir); what it saves is the compile work of plugins \
+             whose hooks never run.",
+            fmt_count(lazy),
+            fmt_count(eager)
+        );
+    }
+    let _ = writeln!(o);
+}
+
+/// Recommendations that follow from the profiles; each cites the numbers behind it
+/// and appears only when they cross its threshold.
+pub fn recommendations(
+    v_run: &Run,
+    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+) -> Vec<String> {
+    let v = View { run: v_run };
+    let get = |n: &str| profiles.get(&name(n)).and_then(|p| p.as_ref().ok());
+    let mut out = Vec::new();
+    if let Some(p) = get("loading/fsx/complex") {
+        if let Some((share, _)) = p.share_of(&["compile_program_from_source"]) {
+            if share >= 0.5 {
+                let cached = match (
+                    v.ir("loading/fsx/complex"),
+                    v.ir("loading/fsx_cached/complex"),
+                ) {
+                    (Some(a), Some(b)) if b > 0 => {
+                        format!(
+                            " (a cache hit loads it in {} fewer instructions)",
+                            fmt_ratio(a as f64 / b as f64)
+                        )
+                    }
+                    _ => String::new(),
+                };
+                out.push(format!(
+                    "Compiling is {} of loading the complex script from source: keep the \
+                     script cache on and ship `.fzb` where start-up matters{cached}.",
+                    fmt_pct(share)
+                ));
+            }
+        }
+        if let Some((share, f)) = p.share_of(&["drop_in_place<fusabi_frontend::ast"]) {
+            if share >= 0.2 {
+                out.push(format!(
+                    "Dropping the syntax tree (`{}`) is {} of a source load: the Fusabi \
+                     front end frees its AST node by node. This is inside fusabi-frontend; \
+                     the host can only avoid it by not compiling (cache, `.fzb`).",
+                    f.function,
+                    fmt_pct(share)
+                ));
+            }
+        }
+    }
+    if let Some(p) = get("loading/fzb/complex") {
+        if let Some((share, _)) = p.share_of(&["Chunk as core::clone::Clone>::clone"]) {
+            if share >= 0.05 {
+                out.push(format!(
+                    "Cloning the chunk is {} of a bytecode load: `FusabiPlugin::load` \
+                     copies the `Chunk` out of its `Arc` to hand it to `Vm::execute`. When \
+                     the `Arc` is not shared (no cache), `Arc::unwrap_or_clone` would skip \
+                     the copy.",
+                    fmt_pct(share)
+                ));
+            }
+        }
+        if let Some((share, _)) = p.share_of(&["deserialize_chunk"]) {
+            if share >= 0.2 {
+                out.push(format!(
+                    "Decoding (bincode) is {} of a bytecode load; it allocates every \
+                     constant and instruction vector separately.",
+                    fmt_pct(share)
+                ));
+            }
+        }
+    }
+    for bench in ["dispatch/output/noop", "dispatch/output/processing"] {
+        if let Some(p) = get(bench) {
+            let clone = p.share_of(&["fusabi_vm::value::Value as core::clone::Clone>::clone"]);
+            let drop = p.share_of(&["drop_in_place<fusabi_vm::value::Value>"]);
+            if let (Some((c, _)), Some((d, _))) = (clone, drop) {
+                if c + d >= 0.2 {
+                    out.push(format!(
+                        "In `{bench}`, cloning VM values takes {} and dropping them {}: \
+                         every call copies the line into a `Value::Str`, and the VM clones \
+                         values as it loads them (Fusabi 0.35 strings are owned `String`s). \
+                         Sharing strings inside the VM (e.g. `Rc<str>`) would cut this; \
+                         the host cannot pass a borrowed line through `call_value`.",
+                        fmt_pct(c),
+                        fmt_pct(d)
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(p) = get("dispatch/output/processing") {
+        if let Some((share, _)) = p.share_of(&["HostRegistry::get"]) {
+            if share >= 0.03 {
+                out.push(format!(
+                    "Looking up native functions by name (`HostRegistry::get`, a hashed \
+                     `String` key per call of `String.toLower`/`String.contains`) is {} of a \
+                     processing dispatch; resolving them once, by index, would need a \
+                     Fusabi API change.",
+                    fmt_pct(share)
+                ));
+            }
+        }
+        let malloc = p.share_of(&["malloc"]).map_or(0.0, |x| x.0);
+        let free = p.share_of(&["free"]).map_or(0.0, |x| x.0);
+        if malloc + free >= 0.15 {
+            out.push(format!(
+                "Allocation (`malloc` {} + `free` {}) is a large part of a processing \
+                 dispatch; fewer temporary values per call would pay directly.",
+                fmt_pct(malloc),
+                fmt_pct(free)
+            ));
+        }
+    }
+    if let Some(p) = get("vm/create/cold") {
+        if let Some((share, _)) = p.share_of(&["register_stdlib"]) {
+            if share >= 0.3 {
+                let ratio = match (v.ir("vm/create/cold"), v.ir("vm/create/template")) {
+                    (Some(a), Some(b)) if b > 0 => format!(
+                        "; a VM from the template costs {} fewer instructions",
+                        fmt_ratio(a as f64 / b as f64)
+                    ),
+                    _ => String::new(),
+                };
+                out.push(format!(
+                    "Stdlib registration is {} of making a cold VM{ratio}. Keep every VM \
+                     coming from the template.",
+                    fmt_pct(share)
+                ));
+            }
+        }
+    }
+    if let Some(p) = get("chaining/processing/plugins_20") {
+        if let Some((share, _)) = p.share_of(&["Vm::call_value"]) {
+            out.push(format!(
+                "In a chain of 20 processing plugins, {} of the instructions run inside \
+                 the VM call (`Vm::call_value`); the manager's own loop is the rest. The \
+                 chain's cost is the plugins' cost: fewer or cheaper plugins, or batching \
+                 (`on_output_batch`), are what reduce it.",
+                fmt_pct(share)
+            ));
+        }
+    }
+    out
+}
+
+fn bottleneck_section(
+    o: &mut String,
+    v: &View<'_>,
+    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+) {
+    let _ = writeln!(o, "## Bottlenecks\n");
+    let _ = writeln!(
+        o,
+        "Top functions by inclusive Ir (the function and everything it calls), read with \
+         `callgrind_annotate --inclusive=yes` from the Callgrind profiles of this run; the \
+         benchmark harness's own frames are left out. Shares overlap: a function's share \
+         includes its callees'.\n"
+    );
+    for (n, p) in profiles {
+        let _ = writeln!(o, "### `{n}`\n");
+        match p {
+            Ok(p) => {
+                let _ = writeln!(o, "Total: {} Ir.\n", fmt_count(p.total_ir));
+                let _ = writeln!(o, "| Function | Inclusive Ir | Share |");
+                let _ = writeln!(o, "|---|---:|---:|");
+                for f in p.functions.iter().take(10) {
+                    let _ = writeln!(
+                        o,
+                        "| `{}` | {} | {} |",
+                        f.function.replace('|', "\\|"),
+                        fmt_count(f.inclusive_ir),
+                        fmt_pct(f.inclusive_ir as f64 / p.total_ir.max(1) as f64)
+                    );
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(o, "No profile: {e}");
+            }
+        }
+        let _ = writeln!(o);
+    }
+    let recs = recommendations(v.run, profiles);
+    let _ = writeln!(o, "### Recommendations\n");
+    if recs.is_empty() {
+        let _ = writeln!(o, "None: no profile crossed a threshold.\n");
+    } else {
+        for r in recs {
+            let _ = writeln!(o, "- {r}");
+        }
+        let _ = writeln!(o);
+    }
+}
+
+fn suite_section(o: &mut String, run: &Run) {
+    let _ = writeln!(o, "## The suite itself\n");
+    let total_ns: u64 = run.ir.values().filter_map(|r| r.duration_ns).sum();
+    let _ = writeln!(
+        o,
+        "{} benchmarks under Callgrind, {} under criterion. Callgrind time, summed over \
+         the benchmarks (Valgrind start-up and setup included): {}.\n",
+        run.ir.len(),
+        run.wall.len(),
+        fmt_ns(total_ns as f64)
+    );
+    let mut slow: Vec<(&BenchName, u64)> = run
+        .ir
+        .iter()
+        .filter_map(|(n, r)| r.duration_ns.map(|d| (n, d)))
+        .collect();
+    slow.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !slow.is_empty() {
+        let _ = writeln!(o, "Slowest under Callgrind:\n");
+        let _ = writeln!(o, "| Benchmark | Time under Callgrind |");
+        let _ = writeln!(o, "|---|---:|");
+        for (n, d) in slow.iter().take(5) {
+            let _ = writeln!(o, "| `{n}` | {} |", fmt_ns(*d as f64));
+        }
+        let _ = writeln!(o);
+    }
+    let only_ir: Vec<String> = run
+        .ir
+        .keys()
+        .filter(|n| !run.wall.contains_key(*n))
+        .map(ToString::to_string)
+        .collect();
+    let only_wall: Vec<String> = run
+        .wall
+        .keys()
+        .filter(|n| !run.ir.contains_key(*n))
+        .map(ToString::to_string)
+        .collect();
+    if !run.wall.is_empty() && !run.ir.is_empty() {
+        if only_ir.is_empty() && only_wall.is_empty() {
+            let _ = writeln!(o, "Both suites hold the same {} names.\n", run.ir.len());
+        } else {
+            let _ = writeln!(
+                o,
+                "Names in one suite only: Ir only: {}; wall only: {}.\n",
+                if only_ir.is_empty() {
+                    "none".to_owned()
+                } else {
+                    only_ir.join(", ")
+                },
+                if only_wall.is_empty() {
+                    "none".to_owned()
+                } else {
+                    only_wall.join(", ")
+                },
+            );
+        }
+    }
+}
+
+/// Wall result helper for tests and callers that build runs by hand.
+pub fn wall(median_ns: f64) -> WallResult {
+    WallResult {
+        mean_ns: median_ns,
+        median_ns,
+        mean_lower_ns: median_ns,
+        mean_upper_ns: median_ns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ir(n: u64) -> IrResult {
+        IrResult {
+            ir: n,
+            duration_ns: Some(1_000_000),
+            callgrind_out: None,
+        }
+    }
+
+    fn sample_run() -> Run {
+        let mut run = Run::default();
+        for (k, n) in CHAIN_SIZES
+            .iter()
+            .map(|&n| (format!("chaining/noop/plugins_{n}"), n))
+        {
+            run.ir.insert(name(&k), ir(100 + 2000 * u64::from(n)));
+            run.wall
+                .insert(name(&k), wall(50.0 + 1000.0 * f64::from(n)));
+        }
+        run.ir.insert(name("loading/fsx/complex"), ir(700_000));
+        run.ir.insert(name("loading/fzb/complex"), ir(200_000));
+        run.wall
+            .insert(name("loading/fzb/complex"), wall(900_000.0));
+        run.ir
+            .insert(name("dispatch/metrics_collector/disabled"), ir(30));
+        run.ir
+            .insert(name("dispatch/metrics_collector/enabled"), ir(285));
+        run.ir
+            .insert(name("dispatch/metrics_output/disabled"), ir(15_000));
+        run
+    }
+
+    #[test]
+    fn counts_and_times_read_well() {
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(999), "999");
+        assert_eq!(fmt_count(1000), "1,000");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
+        assert_eq!(fmt_ns(12.0), "12.0 ns");
+        assert_eq!(fmt_ns(1500.0), "1.50 µs");
+        assert_eq!(fmt_ns(2.5e6), "2.50 ms");
+    }
+
+    #[test]
+    fn report_states_linearity_and_ratios_from_the_numbers() {
+        let run = sample_run();
+        let meta = ReportMeta {
+            command: "ci/report",
+            commit: Some("abc123"),
+            date: None,
+            machine: vec![],
+        };
+        let md = render_report(&run, &BTreeMap::new(), &meta);
+        assert!(md.contains("Generated by `ci/report`"), "{md}");
+        assert!(md.contains("linear (R² = 1.00000)"), "{md}");
+        assert!(md.contains("| noop | 2,000 | 100 |"), "{md}");
+        assert!(md.contains("by 3.50× for the complex script"), "{md}");
+        // 900 µs is over the 500 µs bytecode target.
+        assert!(
+            md.contains("`loading/fzb/complex` | 200,000 | 900.00 µs | **fail**"),
+            "{md}"
+        );
+        // Not measured is said, not invented.
+        assert!(md.contains("| Output hook | < 50.00 µs | `dispatch/output/processing` | not measured | not measured |"), "{md}");
+        assert!(
+            md.contains("A disabled metrics collector costs 30 instructions"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn non_linear_chains_are_called_so() {
+        let mut run = Run::default();
+        for n in CHAIN_SIZES {
+            run.ir.insert(
+                name(&format!("chaining/noop/plugins_{n}")),
+                ir(u64::from(n).pow(3)),
+            );
+        }
+        let md = render_report(
+            &run,
+            &BTreeMap::new(),
+            &ReportMeta {
+                command: "x",
+                commit: None,
+                date: None,
+                machine: vec![],
+            },
+        );
+        assert!(md.contains("is not linear (R²"), "{md}");
+    }
+
+    #[test]
+    fn diff_finds_changes_and_missing_benchmarks() {
+        let mut a = BTreeMap::new();
+        let mut b = BTreeMap::new();
+        a.insert(name("g/f/same"), ir(10));
+        b.insert(name("g/f/same"), ir(10));
+        a.insert(name("g/f/moved"), ir(10));
+        b.insert(name("g/f/moved"), ir(11));
+        a.insert(name("g/f/gone"), ir(1));
+        b.insert(name("g/f/new"), ir(1));
+        let d = diff_ir(&a, &b);
+        assert!(!d.identical());
+        assert_eq!(d.equal, 1);
+        assert_eq!(d.different, vec![(name("g/f/moved"), 10, 11)]);
+        assert_eq!(d.only_first, vec![name("g/f/gone")]);
+        assert_eq!(d.only_second, vec![name("g/f/new")]);
+        assert!(diff_ir(&a, &a).identical());
+    }
+
+    #[test]
+    fn table_lists_every_benchmark_once() {
+        let run = sample_run();
+        let t = render_table(&run);
+        assert_eq!(t.matches("chaining/noop/plugins_5").count(), 1);
+        assert!(t.contains("10,100"), "{t}");
+        assert!(t.contains("with wall time"));
+    }
+}
