@@ -823,3 +823,35 @@ async fn hostile_benchmark_name_and_reason_are_escaped() {
     assert!(!r[0].contains("<b>") && !r[0].contains("@org"), "{}", r[0]);
     fake.assert_contract();
 }
+
+#[tokio::test]
+async fn app_mode_uses_the_installation_named_in_each_delivery() {
+    let fake = FakeGithub::start().await;
+    let h = GithubHandler::new(
+        Credentials::AppPerInstallation {
+            app_id: 1,
+            private_key_pem: include_str!("fixtures/test-app-key.pem").into(),
+            base_url: fake.url.clone(),
+            retry: retry(),
+        },
+        AcceptConfig::default(),
+        ReportMode::Auto,
+    );
+    let mut p = webhook("pull_request_synchronize");
+    p["installation"]["id"] = json!(4242);
+    let out = h
+        .dispatch("pull_request", &serde_json::to_vec(&p).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, Handled::Pending(SHA.into()));
+    assert!(fake
+        .st()
+        .seen
+        .iter()
+        .any(|s| s.path == "/app/installations/4242/access_tokens"));
+    // A delivery without an installation cannot be served by an App.
+    let opened = serde_json::to_vec(&webhook("pull_request_opened")).unwrap();
+    let err = h.dispatch("pull_request", &opened).await.unwrap_err();
+    assert!(err.to_string().contains("installation"), "{err}");
+    fake.assert_contract();
+}
