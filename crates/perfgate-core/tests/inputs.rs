@@ -99,6 +99,16 @@ fn absolute_paths_from_another_machine_are_never_in_ids_and_map_to_the_repo() {
         r.source_file.as_deref(),
         Some("crates/perfgate/tests/fixture-bench/benches/fixture.rs")
     );
+    // The same for v7, whose benchmark_file is relative to an absolute project_root.
+    let run = read_paths(&[fixtures().join("v7")], Environment::default(), &options).unwrap();
+    for (id, r) in &run.benchmarks {
+        assert!(!id.to_string().contains("home"), "{id}");
+        assert_eq!(
+            r.source_file.as_deref(),
+            Some("crates/perfgate/tests/fixture-bench/benches/fixture.rs"),
+            "{id}"
+        );
+    }
 }
 
 #[test]

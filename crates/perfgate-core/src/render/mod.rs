@@ -1,4 +1,4 @@
-//! Renderers of a [`Comparison`](crate::Comparison): terminal, markdown and JSON.
+//! Renderers of a [`Comparison`]: terminal, markdown and JSON.
 //!
 //! All renderers take the same comparison and derive their headline from the same
 //! counts, so a summary line never contradicts the rows below it.
