@@ -197,6 +197,8 @@ fn hostile_names_cannot_drive_the_terminal() {
     );
     assert!(!out.contains('\r'));
     assert!(!out.contains("line\nbreak"));
+    // The 10 KB name is shortened, so no line is anywhere near its length.
+    assert!(out.lines().all(|l| l.chars().count() < 400), "{out}");
 }
 
 #[test]

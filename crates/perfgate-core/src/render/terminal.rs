@@ -31,6 +31,21 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// Longest benchmark name shown in the table before it is shortened with `…`.
+const MAX_NAME_CHARS: usize = 120;
+
+/// [`sanitize`], shortened to [`MAX_NAME_CHARS`].
+fn short_name(s: &str) -> String {
+    let clean = sanitize(s);
+    if clean.chars().count() > MAX_NAME_CHARS {
+        let mut short: String = clean.chars().take(MAX_NAME_CHARS - 1).collect();
+        short.push('…');
+        short
+    } else {
+        clean
+    }
+}
+
 /// Renders `c` as a table for a terminal.
 pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
     let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
@@ -52,7 +67,7 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
         .filter(|b| options.show_unchanged || b.verdict != Verdict::Unchanged)
         .collect();
     rows.sort_by_key(|b| rank(b.verdict));
-    let names: Vec<String> = rows.iter().map(|b| sanitize(&b.id.to_string())).collect();
+    let names: Vec<String> = rows.iter().map(|b| short_name(&b.id.to_string())).collect();
     let w_name = names
         .iter()
         .map(|n| n.chars().count())
