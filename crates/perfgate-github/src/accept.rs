@@ -70,6 +70,7 @@ pub enum Command {
 /// Finds `/perfgate accept` on a line of its own, outside quotes and code.
 pub fn find_command(body: &str) -> Option<Command> {
     let mut fence: Option<&str> = None;
+    let mut in_quote = false;
     for line in body.lines() {
         let trimmed = line.trim_start();
         if let Some(f) = fence {
@@ -87,7 +88,17 @@ pub fn find_command(body: &str) -> Option<Command> {
             continue;
         }
         let indent = line.len() - trimmed.len();
-        if line.starts_with('\t') || indent >= 4 || trimmed.starts_with('>') {
+        if trimmed.is_empty() {
+            in_quote = false;
+            continue;
+        }
+        // A line right after a quote line is part of the quote (markdown's
+        // lazy continuation) until a blank line ends it.
+        if trimmed.starts_with('>') || in_quote {
+            in_quote = true;
+            continue;
+        }
+        if line.starts_with('\t') || indent >= 4 {
             continue;
         }
         let Some(rest) = trimmed.strip_prefix(COMMAND) else {
@@ -722,6 +733,13 @@ mod tests {
         assert_eq!(find_command("~~~sh\n/perfgate accept code\n~~~"), None);
         assert_eq!(find_command("    /perfgate accept indented"), None);
         assert_eq!(find_command("please run `/perfgate accept x`"), None);
+        assert_eq!(find_command("> you said\n/perfgate accept lazy"), None);
+        assert_eq!(
+            find_command("> you said\n\n/perfgate accept mine\r\n"),
+            Some(Command::Accept {
+                reason: "mine".into()
+            })
+        );
         assert_eq!(
             find_command("```\nx\n```\n/perfgate accept after"),
             Some(Command::Accept {
