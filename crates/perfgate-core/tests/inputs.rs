@@ -400,3 +400,40 @@ fn comparison_json_rejects_other_versions_and_inconsistency() {
     .unwrap_err();
     assert!(e.to_string().contains("inconsistent"), "{e}");
 }
+
+/// A stream of `n` distinct benchmarks built from the real `compute/scaled` summary.
+fn big_stream(n: usize) -> String {
+    let base: serde_json::Value = serde_json::from_str(&v7_scaled()).unwrap();
+    let mut out = String::new();
+    for i in 0..n {
+        let mut v = base.clone();
+        let f = format!("f{i:05}");
+        v["function_name"] = f.clone().into();
+        v["module_path"] = format!("fixture::compute::{f}").into();
+        v["output_dir"] =
+            format!("target/gungraun/perfgate-fixture-bench/fixture/compute/{f}").into();
+        out.push_str(&serde_json::to_string(&v).unwrap());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_large_stream_reads_the_same_in_pieces_and_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = big_stream(2_000);
+    assert!(text.len() > 8 * 1024 * 1024, "large enough to be split");
+    let file = write(dir.path(), "stream.jsonl", &text);
+    let run = read_paths(&[file], Environment::default(), &opts()).unwrap();
+    let whole = parse_text(Path::new("stream.jsonl"), &text, &opts()).unwrap();
+    assert_eq!(run.benchmarks.len(), 2_000);
+    let ids: Vec<_> = whole.iter().map(|(id, _)| id.clone()).collect();
+    let from_run: Vec<_> = run.benchmarks.keys().cloned().collect();
+    assert_eq!(ids, from_run);
+    // A bad object near the end is reported with its real line number.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1_990] = "{\"version\": \"7\", oops}";
+    let bad = write(dir.path(), "bad.jsonl", &lines.join("\n"));
+    let e = read_paths(&[bad], Environment::default(), &opts()).unwrap_err();
+    assert!(e.to_string().contains("bad.jsonl:1991:"), "{e}");
+}
