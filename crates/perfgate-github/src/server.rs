@@ -3,14 +3,35 @@
 //! A delivery travels this way:
 //!
 //! ```text
-//! POST /webhook ──► body ≤ max_body_bytes ──► X-Hub-Signature-256 (HMAC over raw bytes)
-//!      ──► ping? answer ──► event not wanted? 202, ignored
-//!      ──► X-GitHub-Delivery seen before? 409 ──► bounded queue full? 503
+//! POST /webhook ──► body > max_body_bytes? 413
+//!      ──► X-Hub-Signature-256 missing or wrong (HMAC-SHA256 of the raw bytes)? 401
+//!      ──► X-GitHub-Event / X-GitHub-Delivery missing or malformed? 400
+//!      ──► ping? 200 ──► event the handler does not want? 200, ignored
+//!      ──► delivery id seen before? 409 ──► queue full or closing? 503 + Retry-After
 //!      ──► 202 Accepted; a worker calls EventHandler::handle later
 //! ```
 //!
-//! Nothing is parsed before the signature has been checked. The HTTP answer never
-//! waits for the handler: GitHub gives up on a delivery after 10 seconds.
+//! Nothing is parsed before the signature has been checked, and the comparison
+//! is constant-time. The HTTP answer never waits for the handler: GitHub gives
+//! up on a delivery after 10 seconds.
+//!
+//! **Replays.** The last `replay_cache_capacity` delivery ids that were queued
+//! are remembered; the same id again gets `409`. GitHub has no signed
+//! timestamp, so a captured delivery older than the cache could be replayed
+//! (it still needs a valid signature, i.e. a real delivery). Handlers should
+//! tolerate a repeat; the accept path, for one, refuses results that are no
+//! longer for the pull request's head commit.
+//!
+//! **A full queue.** A delivery that finds the bounded queue full (or the
+//! service shutting down) gets `503` with `Retry-After` and its id is *not*
+//! remembered, so GitHub's "Redeliver" (which reuses the id) is accepted later.
+//! GitHub does not redeliver on its own. Nothing waits for room in the queue:
+//! a slow handler can never make GitHub's request time out.
+//!
+//! **Shutdown.** On SIGTERM or ctrl-c ([`serve`]), the listener stops, the
+//! queue closes (new deliveries get `503`), queued deliveries are handled, and
+//! all of it is bounded by `shutdown_grace`; deliveries still unfinished then
+//! are counted in [`ShutdownReport::unfinished`] and logged.
 
 use std::future::Future;
 
