@@ -182,3 +182,26 @@ async fn chunked_body_over_the_limit_is_refused() {
     assert_eq!(report.stats.queued, 0);
     assert!(recorder.ids().is_empty());
 }
+
+#[tokio::test]
+async fn an_address_in_use_is_a_bind_error_naming_it() {
+    let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut cfg = config();
+    cfg.bind = taken.local_addr().unwrap();
+    let err = perfgate_github::server::serve(cfg, Recorder::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, perfgate_github::server::ServeError::Bind { addr, .. } if addr == cfg_addr(&taken)),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&taken.local_addr().unwrap().to_string()),
+        "{err}"
+    );
+}
+
+fn cfg_addr(listener: &TcpListener) -> SocketAddr {
+    listener.local_addr().unwrap()
+}
