@@ -131,6 +131,11 @@ enum Cmd {
         #[command(flatten)]
         look: Look,
     },
+    /// Talk to GitHub: post a verdict, handle an event, or run the webhook service.
+    ///
+    /// See docs/GITHUB.md for set-up, credentials and permissions.
+    #[command(subcommand)]
+    Github(perfgate_github::cli::GithubCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -204,6 +209,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
+        Cmd::Github(cmd) => Ok(perfgate_github::cli::run(cmd)),
         Cmd::Env {
             output,
             cache,
