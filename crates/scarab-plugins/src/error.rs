@@ -104,10 +104,11 @@ pub enum LoadError {
         /// The type found.
         got: String,
     },
-    /// The Fusabi compiler or VM panicked on this file; the panic was contained.
-    #[error("{path}: the Fusabi runtime panicked while loading this file: {message}")]
+    /// The Fusabi compiler or VM (or a native plugin's `metadata`) panicked while the
+    /// plugin was being loaded; the panic was contained.
+    #[error("{path}: panicked while loading the plugin: {message}")]
     Panicked {
-        /// The plugin file.
+        /// The plugin file (`native:<unnamed>` for a native plugin).
         path: PathBuf,
         /// The panic message.
         message: String,

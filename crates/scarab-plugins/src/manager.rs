@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{panic_message, HookError, LoadError, ManagerError};
 use crate::fusabi::plugin::{FusabiPlugin, FusabiRuntime};
+use crate::fusabi::template::HostState;
 use crate::metrics::{Metric, MetricsCollector};
 use crate::plugin::{Action, Plugin, PluginMetadata};
 
@@ -67,7 +68,8 @@ pub struct PluginInfo {
     pub kind: PluginKind,
     /// Active or disabled.
     pub state: PluginState,
-    /// Whether `on_load` has run (lazy plugins load on their first hook call).
+    /// Whether `on_load` has run and succeeded (lazy plugins load on their first hook
+    /// call). Only started plugins get `on_unload`.
     pub started: bool,
     /// Failures in a row so far.
     pub consecutive_failures: u32,
@@ -88,6 +90,8 @@ pub struct LoadReport {
 
 struct Slot {
     plugin: Box<dyn Plugin>,
+    /// For a Fusabi plugin, the host state its `Host.cols` / `Host.rows` read.
+    host: Option<Arc<HostState>>,
     meta: PluginMetadata,
     kind: PluginKind,
     state: PluginState,
@@ -206,22 +210,41 @@ impl PluginManager {
         if !self.options.lazy {
             plugin.load()?;
         }
-        self.add_slot(Box::new(plugin), PluginKind::Fusabi(path.to_owned()))
+        self.add_fusabi(plugin)
     }
 
     /// Add a Fusabi plugin made elsewhere.
+    ///
+    /// Make it with this manager's runtime (`manager.runtime().clone()`) so that it
+    /// shares the manager's VM template, script cache and metrics; a plugin made with
+    /// another runtime records into that runtime's metrics. Resizes reach its
+    /// `Host.cols ()` / `Host.rows ()` either way.
     pub fn add_fusabi(&mut self, plugin: FusabiPlugin) -> Result<String, LoadError> {
         let kind = PluginKind::Fusabi(plugin.path().to_owned());
-        self.add_slot(Box::new(plugin), kind)
+        let host = Arc::clone(plugin.runtime().template.host_state());
+        self.add_slot(Box::new(plugin), kind, Some(host))
     }
 
     /// Add a native plugin. Its `on_load` runs before its first hook.
     pub fn add_native(&mut self, plugin: Box<dyn Plugin>) -> Result<String, LoadError> {
-        self.add_slot(plugin, PluginKind::Native)
+        self.add_slot(plugin, PluginKind::Native, None)
     }
 
-    fn add_slot(&mut self, plugin: Box<dyn Plugin>, kind: PluginKind) -> Result<String, LoadError> {
-        let meta = plugin.metadata().clone();
+    fn add_slot(
+        &mut self,
+        plugin: Box<dyn Plugin>,
+        kind: PluginKind,
+        host: Option<Arc<HostState>>,
+    ) -> Result<String, LoadError> {
+        let meta = catch_unwind(AssertUnwindSafe(|| plugin.metadata().clone())).map_err(|p| {
+            LoadError::Panicked {
+                path: match &kind {
+                    PluginKind::Fusabi(path) => path.clone(),
+                    PluginKind::Native => PathBuf::from("native:<unnamed>"),
+                },
+                message: format!("metadata() panicked: {}", panic_message(p.as_ref())),
+            }
+        })?;
         if self.slots.iter().any(|s| s.meta.name == meta.name) {
             let path = match &kind {
                 PluginKind::Fusabi(p) => p.clone(),
@@ -235,6 +258,7 @@ impl PluginManager {
         let name = meta.name.clone();
         self.slots.push(Slot {
             plugin,
+            host,
             meta,
             kind,
             state: PluginState::Active,
@@ -431,6 +455,10 @@ impl PluginManager {
         self.runtime.template.host_state().set_size(cols, rows);
         let ctx = self.ctx();
         for slot in self.slots.iter_mut() {
+            if let Some(host) = &slot.host {
+                // Plugins made with another runtime read their own host state.
+                host.set_size(cols, rows);
+            }
             ctx.run(slot, Metric::ResizeHook, "on_resize", 1, |p| {
                 p.on_resize(cols, rows)
             });
@@ -497,10 +525,10 @@ impl HookCtx {
             return None;
         }
         if !slot.started {
-            slot.started = true;
             let r = catch_unwind(AssertUnwindSafe(|| slot.plugin.on_load()));
             if let Err(e) = flatten(r, &slot.meta.name, "on_load") {
-                // A plugin that could not start is not run at all.
+                // A plugin that could not start is not run at all (and `on_load` runs
+                // again if it is enabled later).
                 self.fail(slot, e);
                 if slot.state == PluginState::Active {
                     slot.state = PluginState::Disabled(format!(
@@ -510,6 +538,7 @@ impl HookCtx {
                 }
                 return None;
             }
+            slot.started = true;
         }
         let _span = tracing::trace_span!("scarab.hook", plugin = %slot.meta.name, hook).entered();
         let timed = self.budget.is_some() || self.metrics.is_enabled();

@@ -10,8 +10,9 @@ use hdrhistogram::Histogram;
 /// What a measurement is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {
-    /// Loading one plugin completely (read, compile or decode, create its VM, run its
-    /// top level, resolve its hooks).
+    /// Making one plugin ready to run: compile its source (through the script cache)
+    /// or take its decoded chunk, create its VM, run its top level and resolve its
+    /// hooks. Reading the file is not included; decoding `.fzb` is [`Metric::BytecodeLoad`].
     PluginLoad,
     /// Decoding and verifying one `.fzb` file.
     BytecodeLoad,

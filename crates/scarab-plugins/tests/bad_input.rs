@@ -267,13 +267,26 @@ fn hook_that_does_not_compile_is_disabled_at_once_under_lazy_loading() {
 #[test]
 fn empty_plugin_directory() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "README.txt", b"not a plugin");
-    let mut m = PluginManager::new();
-    match m.load_dir(dir.path()) {
-        Err(ManagerError::Load(LoadError::EmptyDirectory { path })) => {
-            assert_eq!(path, dir.path());
+    for files in [&[][..], &["README.txt"][..]] {
+        for f in files {
+            write(dir.path(), f, b"not a plugin");
         }
-        other => panic!("{other:?}"),
+        let mut m = PluginManager::new();
+        let e = m.load_dir(dir.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: plugin directory holds no .fsx or .fzb files",
+                dir.path().display()
+            )
+        );
+        match e {
+            ManagerError::Load(LoadError::EmptyDirectory { path }) => {
+                assert_eq!(path, dir.path());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(m.is_empty());
     }
 }
 
@@ -286,22 +299,155 @@ fn missing_plugin_directory() {
 
 #[test]
 fn unreadable_plugin_file() {
+    // Tests run as root, where a chmod 000 file is still readable; these fail for anyone.
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.fsx", GOOD.as_bytes());
-    // A dangling link cannot be read, whoever runs the test (even root).
+    // A dangling link.
     let gone = dir.path().join("gone.fsx");
     std::os::unix::fs::symlink(dir.path().join("nowhere"), &gone).unwrap();
-    // So is a directory that looks like a plugin file.
-    std::fs::create_dir(dir.path().join("dir.fsx")).unwrap();
+    // A directory where a file is expected.
+    let is_dir = dir.path().join("is_dir.fzb");
+    std::fs::create_dir(&is_dir).unwrap();
+    // A link that points at itself.
+    let looped = dir.path().join("loop.fsx");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    // A device, which would otherwise be read without end.
+    let device = dir.path().join("zero.fsx");
+    std::os::unix::fs::symlink("/dev/zero", &device).unwrap();
+
     let mut m = PluginManager::new();
     let report = m.load_dir(dir.path()).unwrap();
     assert_eq!(report.loaded, ["good"]);
-    assert_eq!(report.errors.len(), 2);
-    for e in &report.errors {
-        assert!(matches!(e, LoadError::Io { .. }), "{e:?}");
-        assert!(e.to_string().contains(dir.path().to_str().unwrap()), "{e}");
+    let errors: Vec<(PathBuf, std::io::ErrorKind, Option<i32>, String)> = report
+        .errors
+        .iter()
+        .map(|e| match e {
+            LoadError::Io { path, source } => (
+                path.clone(),
+                source.kind(),
+                source.raw_os_error(),
+                e.to_string(),
+            ),
+            other => panic!("expected an I/O error, got {other:?}"),
+        })
+        .collect();
+    // load_dir goes in name order: gone, is_dir, loop, zero.
+    let paths: Vec<&PathBuf> = errors.iter().map(|e| &e.0).collect();
+    assert_eq!(paths, [&gone, &is_dir, &looped, &device]);
+    assert_eq!(errors[0].1, std::io::ErrorKind::NotFound);
+    assert_eq!(errors[1].1, std::io::ErrorKind::IsADirectory);
+    const ELOOP: i32 = 40; // Linux
+    assert_eq!(errors[2].2, Some(ELOOP), "{}", errors[2].3);
+    assert_eq!(errors[3].1, std::io::ErrorKind::InvalidInput);
+    for (path, _, _, message) in &errors {
+        assert!(
+            message.starts_with(&format!("{}: cannot read plugin file: ", path.display())),
+            "{message}"
+        );
     }
+    assert!(
+        errors[3].3.ends_with("not a regular file"),
+        "{}",
+        errors[3].3
+    );
     assert_eq!(m.dispatch_output("x"), "ok:x");
+}
+
+#[test]
+fn fsx_over_the_size_bound() {
+    let mut src = GOOD.as_bytes().to_vec();
+    src.resize(
+        usize::try_from(scarab_plugins::MAX_FSX_BYTES).unwrap() + 1,
+        b'\n',
+    );
+    let (e, _) = load_next_to_good("huge.fsx", &src);
+    match e {
+        LoadError::TooLarge {
+            size, limit, kind, ..
+        } => {
+            assert_eq!(size, scarab_plugins::MAX_FSX_BYTES + 1);
+            assert_eq!(limit, scarab_plugins::MAX_FSX_BYTES);
+            assert_eq!(kind, ".fsx");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_form_is_told_by_the_magic_not_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bytecode in a file named .fsx loads as bytecode (decoded at once, counted as a
+    // bytecode load) and runs.
+    let fzb_as_fsx = write(dir.path(), "compiled.fsx", &good_fzb());
+    let rt = FusabiRuntime::default();
+    let mut p = FusabiPlugin::from_path(&fzb_as_fsx, rt.clone()).unwrap();
+    let bytecode_loads = |rt: &FusabiRuntime| {
+        rt.metrics
+            .report()
+            .get(scarab_plugins::Metric::BytecodeLoad)
+            .unwrap()
+            .count
+    };
+    assert_eq!(bytecode_loads(&rt), 1);
+    assert_eq!(
+        p.on_output("x").unwrap(),
+        scarab_plugins::Action::Modify("ok:x".into())
+    );
+    assert_eq!(rt.cache.as_ref().unwrap().stats().misses, 0, "not compiled");
+    // Source in a file with another extension loads as source (compiled, no bytecode load).
+    let src_as_txt = write(dir.path(), "plugin.txt", GOOD.as_bytes());
+    let rt = FusabiRuntime::default();
+    let mut p = FusabiPlugin::from_path(&src_as_txt, rt.clone()).unwrap();
+    assert_eq!(
+        p.on_output("x").unwrap(),
+        scarab_plugins::Action::Modify("ok:x".into())
+    );
+    assert_eq!(bytecode_loads(&rt), 0);
+    assert_eq!(rt.cache.as_ref().unwrap().stats().misses, 1, "compiled");
+    // Source in a file named .fzb is not compiled: a .fzb must have the magic.
+    let (e, _) = load_next_to_good("source.fzb", GOOD.as_bytes());
+    assert!(
+        matches!(&e, LoadError::BadBytecode { reason, .. } if reason.contains("magic")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn batch_hook_returning_the_wrong_shape() {
+    for (src, got) in [
+        ("let b ls = 42\nin\n{ on_output_batch = b }\n", "the int 42"),
+        (
+            "let b ls = [Continue]\nin\n{ on_output_batch = b }\n",
+            "1 actions for 2 lines",
+        ),
+        (
+            "let b ls = [Continue; 7]\nin\n{ on_output_batch = b }\n",
+            "the int 7",
+        ),
+    ] {
+        let mut p = FusabiPlugin::from_source(src, "batch.fsx", FusabiRuntime::default()).unwrap();
+        let e = p
+            .on_output_batch(&["a".to_owned(), "b".to_owned()])
+            .unwrap_err();
+        assert!(
+            matches!(&e, HookError::BadReturn { origin, hook: "on_output_batch", got: g, .. }
+                if origin == "batch.fsx" && g == got),
+            "{src}: {e:?}"
+        );
+        // In a chain: the batch passes unchanged, the failure counts once per batch,
+        // and the next plugin still runs.
+        let mut m = PluginManager::new();
+        let rt = m.runtime().clone();
+        m.add_fusabi(FusabiPlugin::from_source(src, "batch.fsx", rt.clone()).unwrap())
+            .unwrap();
+        m.add_fusabi(FusabiPlugin::from_source(GOOD, "good.fsx", rt).unwrap())
+            .unwrap();
+        let lines = ["a".to_owned(), "b".to_owned()];
+        assert_eq!(m.dispatch_output_batch(&lines), ["ok:a", "ok:b"]);
+        let bad = &m.list()[0];
+        assert_eq!(bad.metadata.name, "batch");
+        assert_eq!(bad.consecutive_failures, 1);
+    }
 }
 
 #[test]

@@ -291,3 +291,34 @@ async fn an_overrunning_hook_times_out_the_caller_and_is_disabled() {
     assert_eq!(list[0].state, PluginState::Active);
     assert_eq!(host.dispatch_output("fast".into()).await.unwrap(), "fast+");
 }
+
+/// Records the name of the thread each hook ran on.
+struct WhereAmI(PluginMetadata);
+
+impl Plugin for WhereAmI {
+    fn metadata(&self) -> &PluginMetadata {
+        &self.0
+    }
+    fn on_output(&mut self, _line: &str) -> Result<Action, HookError> {
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        Ok(Action::Modify(name))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_facade_never_runs_hooks_on_runtime_threads() {
+    let mut m = PluginManager::new();
+    m.add_native(Box::new(WhereAmI(PluginMetadata::new("where"))))
+        .unwrap();
+    let host = AsyncPluginHost::spawn(m, Duration::from_secs(5)).unwrap();
+    assert_eq!(host.hook_budget(), Duration::from_secs(5));
+    for _ in 0..4 {
+        let on = host.dispatch_output(String::new()).await.unwrap();
+        assert_eq!(on, "scarab-plugins");
+    }
+    // Within the runtime the worker threads have another name.
+    let here = tokio::spawn(async { std::thread::current().name().unwrap_or("").to_owned() })
+        .await
+        .unwrap();
+    assert_ne!(here, "scarab-plugins");
+}

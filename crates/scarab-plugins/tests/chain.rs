@@ -241,7 +241,7 @@ struct Loader {
     meta: PluginMetadata,
     loads: std::sync::Arc<std::sync::atomic::AtomicU32>,
     unloads: std::sync::Arc<std::sync::atomic::AtomicU32>,
-    resizes: Vec<(u16, u16)>,
+    resizes: std::sync::Arc<std::sync::Mutex<Vec<(String, u16, u16)>>>,
 }
 
 impl Plugin for Loader {
@@ -253,7 +253,10 @@ impl Plugin for Loader {
         Ok(())
     }
     fn on_resize(&mut self, cols: u16, rows: u16) -> Result<(), HookError> {
-        self.resizes.push((cols, rows));
+        self.resizes
+            .lock()
+            .unwrap()
+            .push((self.meta.name.clone(), cols, rows));
         if cols == 0 {
             return Err(HookError::native(&self.meta.name, "zero columns"));
         }
@@ -272,13 +275,20 @@ fn load_resize_and_unload_reach_every_plugin_once() {
     use std::sync::Arc;
     let loads = Arc::new(AtomicU32::new(0));
     let unloads = Arc::new(AtomicU32::new(0));
+    let resizes = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut m = PluginManager::new();
+    // A plugin that stops every line first: resize is not a chain, Stop does not end it.
+    m.add_native(Box::new(RulePlugin {
+        meta: PluginMetadata::new("stopper").with_priority(9),
+        rule: Rule::StopIf('x', String::new()),
+    }))
+    .unwrap();
     for i in 0..3 {
         m.add_native(Box::new(Loader {
-            meta: PluginMetadata::new(format!("l{i}")),
+            meta: PluginMetadata::new(format!("l{i}")).with_priority(-i),
             loads: loads.clone(),
             unloads: unloads.clone(),
-            resizes: Vec::new(),
+            resizes: resizes.clone(),
         }))
         .unwrap();
     }
@@ -287,12 +297,18 @@ fn load_resize_and_unload_reach_every_plugin_once() {
         0,
         "on_load runs before the first hook"
     );
+    m.dispatch_output("x");
     m.dispatch_resize(100, 40);
     m.dispatch_resize(0, 40);
-    m.dispatch_output("x");
     assert_eq!(loads.load(Ordering::SeqCst), 3);
     assert_eq!(m.runtime().template.host_state().size(), (0, 40));
-    for info in m.list() {
+    let seen: Vec<(String, u16, u16)> = resizes.lock().unwrap().clone();
+    let expected: Vec<(String, u16, u16)> = [(100, 40), (0, 40)]
+        .into_iter()
+        .flat_map(|(c, r)| (0..3).map(move |i| (format!("l{i}"), c, r)))
+        .collect();
+    assert_eq!(seen, expected);
+    for info in m.list().into_iter().skip(1) {
         assert_eq!(info.total_failures, 1);
         assert_eq!(info.state, PluginState::Active);
     }
@@ -340,21 +356,31 @@ fn hook_budget_overrun_counts_as_a_failure_and_drops_the_result() {
 
 #[test]
 fn a_plugin_whose_on_load_fails_never_runs() {
-    struct NoStart(PluginMetadata);
+    struct NoStart {
+        meta: PluginMetadata,
+        attempts: u32,
+    }
     impl Plugin for NoStart {
         fn metadata(&self) -> &PluginMetadata {
-            &self.0
+            &self.meta
         }
         fn on_load(&mut self) -> Result<(), HookError> {
-            Err(HookError::native("nostart", "missing config"))
+            self.attempts += 1;
+            if self.attempts == 1 {
+                return Err(HookError::native("nostart", "missing config"));
+            }
+            Ok(())
         }
         fn on_output(&mut self, _line: &str) -> Result<Action, HookError> {
             Ok(Action::Modify("ran".into()))
         }
     }
     let mut m = PluginManager::new();
-    m.add_native(Box::new(NoStart(PluginMetadata::new("nostart"))))
-        .unwrap();
+    m.add_native(Box::new(NoStart {
+        meta: PluginMetadata::new("nostart"),
+        attempts: 0,
+    }))
+    .unwrap();
     assert_eq!(m.dispatch_output("x"), "x");
     assert_eq!(m.dispatch_output("x"), "x");
     let info = &m.list()[0];
@@ -363,4 +389,27 @@ fn a_plugin_whose_on_load_fails_never_runs() {
         "{info:?}"
     );
     assert_eq!(info.total_failures, 1);
+    assert!(!info.started);
+    // Enabled again, it gets another `on_load` before it runs.
+    assert!(m.enable("nostart"));
+    assert_eq!(m.dispatch_output("x"), "ran");
+    assert!(m.list()[0].started);
+}
+
+#[test]
+fn a_panicking_metadata_is_a_load_error() {
+    quiet_panics();
+    struct Nameless;
+    impl Plugin for Nameless {
+        fn metadata(&self) -> &PluginMetadata {
+            panic!("no name")
+        }
+    }
+    let mut m = PluginManager::new();
+    let e = m.add_native(Box::new(Nameless)).unwrap_err();
+    assert!(
+        matches!(&e, scarab_plugins::LoadError::Panicked { message, .. } if message.contains("no name")),
+        "{e:?}"
+    );
+    assert!(m.is_empty());
 }

@@ -174,24 +174,89 @@ fn host_functions_report_the_terminal_size() {
 
 #[test]
 fn a_hook_that_is_not_exported_costs_no_vm_call() {
+    for metrics_on in [true, false] {
+        let rt = FusabiRuntime {
+            metrics: Arc::new(scarab_plugins::MetricsCollector::new(metrics_on)),
+            ..FusabiRuntime::default()
+        };
+        let metrics = Arc::clone(&rt.metrics);
+        let vm_exec = || {
+            metrics
+                .report()
+                .get(scarab_plugins::Metric::VmExec)
+                .unwrap()
+                .count
+        };
+        let src = "let f t = Modify \"y\" in { on_input = f }";
+        let mut p = FusabiPlugin::from_source(src, "i.fsx", rt.clone()).unwrap();
+        p.load().unwrap();
+        assert_eq!(p.vm_calls(), 0);
+        let stack = p.stack_size();
+        for _ in 0..10 {
+            assert_eq!(p.on_output("x").unwrap(), Action::Continue);
+            assert_eq!(
+                p.on_output_batch(&["a".into(), "b".into()]).unwrap(),
+                [Action::Continue, Action::Continue]
+            );
+            p.on_resize(1, 1).unwrap();
+            p.on_load().unwrap();
+        }
+        // Nothing entered the VM: no call counted, no timing, nothing left on its stack.
+        assert_eq!(p.vm_calls(), 0);
+        assert_eq!(p.stack_size(), stack);
+        assert_eq!(vm_exec(), 0);
+        assert_eq!(p.on_input(b"x").unwrap(), Action::Modify(b"y".to_vec()));
+        assert_eq!(p.vm_calls(), 1);
+        assert!(p.stack_size() > stack, "a real call leaves values behind");
+        assert_eq!(vm_exec(), u64::from(metrics_on));
+    }
+}
+
+#[test]
+fn a_batch_hook_is_one_vm_call_per_batch() {
+    let lines: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
+    // The line counter exports `on_output_batch`: one VM call for the whole batch.
+    let counter = include_str!("../plugins/line_counter.fsx");
+    let mut p = FusabiPlugin::from_source(counter, "c.fsx", FusabiRuntime::default()).unwrap();
+    assert_eq!(
+        p.on_output_batch(&lines).unwrap(),
+        vec![Action::Continue; 100]
+    );
+    assert_eq!(p.vm_calls(), 1);
+    // Without a batch export the host falls back to one call per line.
+    let mut n = FusabiPlugin::from_source(NOOP, "noop.fsx", FusabiRuntime::default()).unwrap();
+    n.on_output_batch(&lines).unwrap();
+    assert_eq!(n.vm_calls(), 100);
+
+    // The same through the manager, which hands each plugin the batch in one call.
     let rt = FusabiRuntime::default();
     let metrics = Arc::clone(&rt.metrics);
-    let vm_calls = || {
-        metrics
-            .report()
-            .get(scarab_plugins::Metric::VmExec)
-            .unwrap()
-            .count
+    let mut m = PluginManager::with_runtime(rt.clone(), Default::default());
+    m.add_fusabi(FusabiPlugin::from_source(counter, "c.fsx", rt.clone()).unwrap())
+        .unwrap();
+    m.add_fusabi(FusabiPlugin::from_source(NOOP, "noop.fsx", rt).unwrap())
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(m.dispatch_output_batch(&lines), lines);
+    }
+    let vm_exec = metrics
+        .report()
+        .get(scarab_plugins::Metric::VmExec)
+        .unwrap()
+        .count;
+    // line_counter: 3 batches = 3 calls; noop: 300 lines = 300 calls.
+    assert_eq!(vm_exec, 3 + 300);
+}
+
+#[test]
+fn resize_passes_a_cols_rows_record() {
+    let src = "let seen = Array.create 2 0\nin\nlet on_resize size =\n  let c = size.cols in\n  let r = size.rows in\n  let a = Array.set 0 c seen in\n  Array.set 1 r seen\nin\n{ seen = seen; on_resize = on_resize }\n";
+    let mut p = FusabiPlugin::from_source(src, "r.fsx", FusabiRuntime::default()).unwrap();
+    p.on_resize(132, 43).unwrap();
+    let Some(Value::Array(a)) = p.vm_mut().unwrap().globals.get("seen").cloned() else {
+        panic!("no array")
     };
-    let src = "let f t = Modify \"y\" in { on_input = f }";
-    let mut p = FusabiPlugin::from_source(src, "i.fsx", rt.clone()).unwrap();
-    p.load().unwrap();
-    let before = vm_calls();
-    assert_eq!(p.on_output("x").unwrap(), Action::Continue);
-    p.on_resize(1, 1).unwrap();
-    assert_eq!(vm_calls(), before);
-    assert_eq!(p.on_input(b"x").unwrap(), Action::Modify(b"y".to_vec()));
-    assert_eq!(vm_calls(), before + 1);
+    assert_eq!(*a.lock().unwrap(), [Value::Int(132), Value::Int(43)]);
 }
 
 #[test]
@@ -201,6 +266,76 @@ fn lazy_plugins_compile_on_first_call() {
     assert_eq!(p.metadata().name, "noop");
     p.on_output("x").unwrap();
     assert!(p.is_loaded());
+}
+
+#[test]
+fn lazy_loading_reads_at_start_and_compiles_at_the_first_hook_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "// @name tagger\nlet f l = Modify (\"t:\" ++ l) in { on_output = f }\n";
+    std::fs::write(dir.path().join("tagger.fsx"), good).unwrap();
+    // A syntax error is not found at start: nothing is compiled yet.
+    std::fs::write(dir.path().join("broken.fsx"), "let f = in\n").unwrap();
+    let rt = FusabiRuntime::default();
+    let cache = Arc::clone(rt.cache.as_ref().unwrap());
+    let metrics = Arc::clone(&rt.metrics);
+    let mut m = PluginManager::with_runtime(rt, Default::default());
+    let report = m.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, ["broken", "tagger"]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        cache.stats().misses + cache.stats().hits,
+        0,
+        "nothing compiled"
+    );
+    let plugin_loads = || {
+        metrics
+            .report()
+            .get(scarab_plugins::Metric::PluginLoad)
+            .unwrap()
+            .count
+    };
+    assert_eq!(plugin_loads(), 0);
+    assert!(m.list().iter().all(|i| !i.started));
+    // The files were read at start: removing them changes nothing.
+    drop(dir);
+    assert_eq!(m.dispatch_output("x"), "t:x");
+    assert_eq!(cache.stats().misses, 2, "both compiled at the first call");
+    assert_eq!(plugin_loads(), 1, "only the good one loaded");
+    let list = m.list();
+    let broken = list.iter().find(|i| i.metadata.name == "broken").unwrap();
+    assert!(
+        matches!(broken.state, PluginState::Disabled(_)),
+        "{broken:?}"
+    );
+    assert!(
+        broken
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("broken.fsx:1:"),
+        "{broken:?}"
+    );
+    let tagger = list.iter().find(|i| i.metadata.name == "tagger").unwrap();
+    assert!(tagger.started && tagger.state == PluginState::Active);
+    // Later calls do not compile again.
+    m.dispatch_output("y");
+    assert_eq!(cache.stats().misses, 2);
+
+    // Eager loading compiles in `load_dir` and reports the broken file there.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tagger.fsx"), good).unwrap();
+    std::fs::write(dir.path().join("broken.fsx"), "let f = in\n").unwrap();
+    let options = scarab_plugins::ManagerOptions {
+        lazy: false,
+        ..Default::default()
+    };
+    let mut m = PluginManager::with_runtime(FusabiRuntime::default(), options);
+    let report = m.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, ["tagger"]);
+    assert!(matches!(
+        &report.errors[..],
+        [scarab_plugins::LoadError::Syntax { line: 1, .. }]
+    ));
 }
 
 #[test]

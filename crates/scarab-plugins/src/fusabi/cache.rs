@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use fusabi_vm::Chunk;
 
-use super::bytecode::{compile_source, decode_fzb, encode_fzb, verify_chunk};
+use super::bytecode::{compile_source, decode_fzb, encode_fzb, verify_chunk, MAX_FZB_BYTES};
 use crate::error::LoadError;
 
 /// Content hash of a script (BLAKE3 over the compiler version and the source text).
@@ -113,7 +113,12 @@ impl ScriptCache {
 
     fn read_disk(&self, key: &CacheKey) -> Option<Chunk> {
         let path = self.disk_path(key)?;
-        let bytes = std::fs::read(&path).ok()?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(&path).ok()?, MAX_FZB_BYTES + 1),
+            &mut bytes,
+        )
+        .ok()?;
         // A damaged cache file is treated as a miss and rewritten.
         let chunk = decode_fzb(&bytes, &path).ok()?;
         verify_chunk(&chunk, &path).ok()?;

@@ -115,6 +115,7 @@ pub struct FusabiPlugin {
     stage: Stage,
     hooks: Box<[Option<Value>; 6]>,
     vm_replacements: u64,
+    vm_calls: u64,
 }
 
 impl FusabiPlugin {
@@ -123,25 +124,35 @@ impl FusabiPlugin {
     /// The form is told by the `FZB\x01` magic. A file named `*.fzb` without the magic
     /// is reported as bad bytecode rather than compiled as source.
     pub fn from_path(path: impl AsRef<Path>, runtime: FusabiRuntime) -> Result<Self, LoadError> {
+        use std::io::Read;
         let path = path.as_ref();
         let io = |source| LoadError::Io {
             path: path.to_owned(),
             source,
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
+        // A FIFO would block the open and a device could be read without end.
+        let kind = std::fs::metadata(path).map_err(io)?.file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        // Never more than one byte past the larger bound is read, even if the file
+        // grows while it is being read.
         let limit = MAX_FZB_BYTES.max(MAX_FSX_BYTES);
-        if size > limit {
-            // Read only the magic to name the kind of file in the error.
-            let mut magic = [0u8; 4];
-            let is_fzb = std::fs::File::open(path)
-                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-                .is_ok()
-                && is_bytecode(&magic);
-            let (limit, kind) = if is_fzb {
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > limit {
+            let (limit, kind) = if is_bytecode(&bytes) {
                 (MAX_FZB_BYTES, ".fzb")
             } else {
                 (MAX_FSX_BYTES, ".fsx")
             };
+            // At least this many bytes; the real size when the file system knows it.
+            let read = bytes.len() as u64;
+            let size = std::fs::metadata(path).map_or(read, |m| m.len().max(read));
             return Err(LoadError::TooLarge {
                 path: path.to_owned(),
                 size,
@@ -149,7 +160,6 @@ impl FusabiPlugin {
                 kind,
             });
         }
-        let bytes = std::fs::read(path).map_err(io)?;
         Self::from_bytes(bytes, path, runtime)
     }
 
@@ -224,7 +234,13 @@ impl FusabiPlugin {
             stage,
             hooks: Default::default(),
             vm_replacements: 0,
+            vm_calls: 0,
         }
+    }
+
+    /// The runtime (template, cache, metrics) this plugin was made with.
+    pub fn runtime(&self) -> &FusabiRuntime {
+        &self.runtime
     }
 
     /// The file this plugin came from.
@@ -307,6 +323,12 @@ impl FusabiPlugin {
         self.vm_replacements
     }
 
+    /// How many hook calls have entered the VM so far. A hook the script does not
+    /// export never does, and a batch hook enters it once per batch.
+    pub fn vm_calls(&self) -> u64 {
+        self.vm_calls
+    }
+
     /// Call an exported hook with `args`, loading the plugin first if needed.
     ///
     /// Returns `Ok(None)` without touching the VM when the script does not export the
@@ -324,6 +346,7 @@ impl FusabiPlugin {
             return Ok(None);
         };
         let metrics = &self.runtime.metrics;
+        self.vm_calls += 1;
         let started = metrics.start();
         let result = catch_unwind(AssertUnwindSafe(|| vm.call_value(func, args)));
         metrics.finish(Metric::VmExec, started);
