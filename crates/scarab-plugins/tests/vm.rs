@@ -118,6 +118,46 @@ fn a_panic_inside_the_vm_is_caught_and_disables_the_plugin() {
 }
 
 #[test]
+fn a_panic_while_loading_is_caught_and_names_the_file() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let rt = FusabiRuntime {
+        template: template_with_panicking_host_fn(),
+        ..FusabiRuntime::default()
+    };
+    // The script's top level runs at load time and panics there.
+    let src = "// @name loadbomb\nlet r = Test.explode \"boom\" in\nlet f l = Continue in\n{ on_output = f }\n";
+    let mut p = FusabiPlugin::from_source(src, "loadbomb.fsx", rt.clone()).unwrap();
+    match p.load() {
+        Err(scarab_plugins::LoadError::Panicked { path, message }) => {
+            assert_eq!(path, std::path::Path::new("loadbomb.fsx"));
+            assert!(message.contains("exploded"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // In a chain: disabled at its first call, the other plugin keeps running.
+    let mut m = PluginManager::with_runtime(rt.clone(), Default::default());
+    m.add_fusabi(FusabiPlugin::from_source(src, "loadbomb.fsx", rt.clone()).unwrap())
+        .unwrap();
+    let up = "let f l = let u = String.toUpper l in Modify u in { on_output = f }";
+    m.add_fusabi(FusabiPlugin::from_source(up, "up.fsx", rt).unwrap())
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(m.dispatch_output("a"), "A");
+    }
+    let bomb = m
+        .list()
+        .into_iter()
+        .find(|i| i.metadata.name == "loadbomb")
+        .unwrap();
+    assert!(matches!(bomb.state, PluginState::Disabled(_)), "{bomb:?}");
+    assert_eq!(bomb.total_failures, 1);
+    assert!(bomb
+        .last_error
+        .unwrap()
+        .starts_with("loadbomb.fsx: panicked"));
+}
+
+#[test]
 fn the_template_shares_host_functions_and_isolates_globals() {
     let host = Arc::new(HostState::new(10, 5));
     let t = VmTemplate::new(Arc::clone(&host));

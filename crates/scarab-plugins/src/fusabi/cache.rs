@@ -56,6 +56,8 @@ impl ScriptCache {
     /// The content hash under which `source` is cached.
     pub fn key(source: &str) -> CacheKey {
         let mut h = blake3::Hasher::new();
+        // The Fusabi version here follows the exact `=0.35.0` pin in the workspace
+        // Cargo.toml; change both together so old cache files stop matching.
         h.update(b"scarab-plugins fsx cache v1\0fusabi 0.35.0\0");
         h.update(source.as_bytes());
         *h.finalize().as_bytes()
