@@ -176,6 +176,30 @@ fn the_template_shares_host_functions_and_isolates_globals() {
 }
 
 #[test]
+fn each_plugin_has_its_own_vm_from_the_shared_template() {
+    let rt = FusabiRuntime::default();
+    let a_src =
+        "let secret = \"a\" in let f l = Modify secret in { secret = secret; on_output = f }";
+    let b_src = "let f l = let s = secret in Modify s in { on_output = f }";
+    let mut a = FusabiPlugin::from_source(a_src, "a.fsx", rt.clone()).unwrap();
+    let mut b = FusabiPlugin::from_source(b_src, "b.fsx", rt.clone()).unwrap();
+    assert_eq!(a.on_output("x").unwrap(), Action::Modify("a".into()));
+    // b cannot see a's exports: separate globals.
+    assert!(b.on_output("x").is_err());
+    let ra = Arc::clone(&a.vm_mut().unwrap().host_registry);
+    let rb = Arc::clone(&b.vm_mut().unwrap().host_registry);
+    assert!(Arc::ptr_eq(&ra, &rb), "host functions are registered once");
+    let t = rt.template.instantiate();
+    assert!(Arc::ptr_eq(&ra, &t.host_registry));
+    // A replaced VM still shares the template's registry.
+    assert!(b.vm_replacements() >= 1);
+    assert!(Arc::ptr_eq(
+        &b.vm_mut().unwrap().host_registry,
+        &t.host_registry
+    ));
+}
+
+#[test]
 fn only_allowed_stdlib_modules_are_reachable() {
     for (src, ok) in [
         (
