@@ -406,3 +406,32 @@ fn lazy_loading_reads_at_start_and_compiles_at_the_first_hook_call() {
 fn the_default_stack_bound_is_documented() {
     assert_eq!(FusabiRuntime::default().stack_bound, DEFAULT_STACK_BOUND);
 }
+
+#[test]
+fn input_that_is_not_utf8_passes_on_unchanged_unless_modified() {
+    let mut m = PluginManager::new();
+    let rt = m.runtime().clone();
+    m.add_fusabi(
+        FusabiPlugin::from_source("let f t = Continue in { on_input = f }", "c.fsx", rt).unwrap(),
+    )
+    .unwrap();
+    let raw = b"\xff\xfeok\x1b[A";
+    assert!(matches!(
+        m.dispatch_input(raw),
+        std::borrow::Cow::Borrowed(b) if b == raw
+    ));
+    let rt = m.runtime().clone();
+    m.add_fusabi(
+        FusabiPlugin::from_source(
+            "let f t = Modify (t ++ \"!\") in { on_input = f }",
+            "m.fsx",
+            rt,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        &*m.dispatch_input(raw),
+        "\u{FFFD}\u{FFFD}ok\x1b[A!".as_bytes()
+    );
+}
