@@ -48,6 +48,9 @@ pub struct Profile {
     pub total_ir: u64,
     /// Functions by inclusive Ir, highest first.
     pub functions: Vec<FunctionCost>,
+    /// Functions by self Ir (their own instructions, callees excluded), highest
+    /// first; empty when only the inclusive view was read.
+    pub self_costs: Vec<FunctionCost>,
 }
 
 impl Profile {
@@ -80,6 +83,16 @@ fn is_harness(function: &str) -> bool {
         || HARNESS.iter().any(|h| function.contains(h))
 }
 
+/// Callgrind names the inner calls of a recursion cycle `f'2`, `f'3`, ...; their
+/// inclusive costs count the recursion several times (they can exceed the total),
+/// so they are left out.
+fn is_recursion_copy(function: &str) -> bool {
+    match function.rsplit_once('\'') {
+        Some((_, n)) => !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
 fn parse_count(s: &str) -> Option<u64> {
     let digits: String = s.chars().filter(|c| *c != ',').collect();
     digits.parse().ok()
@@ -90,12 +103,34 @@ fn parse_count(s: &str) -> Option<u64> {
 pub fn parse_annotate(path: &Path, text: &str) -> Result<Profile, AnnotateError> {
     let mut total = None;
     let mut by_function: BTreeMap<String, u64> = BTreeMap::new();
+    // The function table follows the "Ir  file:function" header and ends at the
+    // first blank line after its rows; what follows (annotated source, call
+    // lines such as "=> f (2x)") is not part of it.
+    let mut in_table = false;
+    let mut seen_row = false;
     for line in text.lines() {
         let line = line.trim();
         if let Some(rest) = line.strip_suffix("PROGRAM TOTALS") {
             total = rest.split_whitespace().next().and_then(parse_count);
             continue;
         }
+        if line.ends_with("file:function") {
+            in_table = true;
+            continue;
+        }
+        if !in_table {
+            continue;
+        }
+        if line.is_empty() {
+            if seen_row {
+                break;
+            }
+            continue;
+        }
+        if line.starts_with("---") {
+            continue;
+        }
+        seen_row = true;
         // "15,024 (99.00%)  path/to/file.rs:crate::func [/path/to/object]"
         let Some((count, rest)) = line.split_once(' ') else {
             continue;
@@ -116,7 +151,7 @@ pub fn parse_annotate(path: &Path, text: &str) -> Result<Profile, AnnotateError>
         };
         // The function follows the first ':' that is not part of a '::' path.
         let function = split_file_function(location);
-        if function.is_empty() || is_harness(function) {
+        if function.is_empty() || is_harness(function) || is_recursion_copy(function) {
             continue;
         }
         let e = by_function.entry(function.to_owned()).or_insert(0);
@@ -140,6 +175,7 @@ pub fn parse_annotate(path: &Path, text: &str) -> Result<Profile, AnnotateError>
     Ok(Profile {
         total_ir,
         functions,
+        self_costs: Vec::new(),
     })
 }
 
@@ -165,10 +201,12 @@ fn split_file_function(location: &str) -> &str {
     location
 }
 
-/// Run `callgrind_annotate --inclusive=yes` on `profile` and parse its output.
-pub fn annotate(profile: &Path) -> Result<Profile, AnnotateError> {
+fn run_annotate(profile: &Path, inclusive: bool) -> Result<Profile, AnnotateError> {
     let out = Command::new("callgrind_annotate")
-        .arg("--inclusive=yes")
+        .arg(format!(
+            "--inclusive={}",
+            if inclusive { "yes" } else { "no" }
+        ))
         .arg("--threshold=100")
         .arg(profile)
         .output()
@@ -183,6 +221,14 @@ pub fn annotate(profile: &Path) -> Result<Profile, AnnotateError> {
         });
     }
     parse_annotate(profile, &String::from_utf8_lossy(&out.stdout))
+}
+
+/// Run `callgrind_annotate` on `profile` twice (inclusive and self costs) and
+/// parse both.
+pub fn annotate(profile: &Path) -> Result<Profile, AnnotateError> {
+    let mut p = run_annotate(profile, true)?;
+    p.self_costs = run_annotate(profile, false)?.functions;
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -224,6 +270,33 @@ mod tests {
         assert_eq!(f.inclusive_ir, 2687);
         assert!((share - 2687.0 / 15175.0).abs() < 1e-12);
         assert!(p.share_of(&["no_such_function"]).is_none());
+    }
+
+    #[test]
+    fn stops_at_the_end_of_the_function_table() {
+        let text = format!(
+            "{SAMPLE}\n--------\n-- Auto-annotated source: x.rs\n\
+             --------\n2,000 (99.0%)  => src/x.rs:late::function (2x)\n"
+        );
+        let p = parse_annotate(Path::new("x.out"), &text).unwrap();
+        assert!(!p
+            .functions
+            .iter()
+            .any(|f| f.function.contains("late::function")));
+    }
+
+    #[test]
+    fn recursion_copies_are_left_out() {
+        assert!(is_recursion_copy("a::b'2"));
+        assert!(!is_recursion_copy("a::b"));
+        assert!(!is_recursion_copy("<impl a for b>::c"));
+        let text = SAMPLE.replace(
+            "12,814 (84.44%)  fusabi-vm-0.35.0/src/vm.rs:fusabi_vm::vm::Vm::run",
+            "99,999 (999.9%)  fusabi-vm-0.35.0/src/vm.rs:fusabi_vm::vm::Vm::run'2\n\
+             12,814 (84.44%)  fusabi-vm-0.35.0/src/vm.rs:fusabi_vm::vm::Vm::run",
+        );
+        let p = parse_annotate(Path::new("x.out"), &text).unwrap();
+        assert!(p.functions.iter().all(|f| !f.function.ends_with("'2")));
     }
 
     #[test]

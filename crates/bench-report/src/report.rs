@@ -842,13 +842,13 @@ pub fn recommendations(
                 ));
             }
         }
-        if let Some((share, f)) = p.share_of(&["drop_in_place<fusabi_frontend::ast"]) {
-            if share >= 0.2 {
+        if let Some((share, _)) = p.share_of(&["drop_in_place<fusabi_frontend::ast::Program>"]) {
+            if share >= 0.05 {
                 out.push(format!(
-                    "Dropping the syntax tree (`{}`) is {} of a source load: the Fusabi \
-                     front end frees its AST node by node. This is inside fusabi-frontend; \
-                     the host can only avoid it by not compiling (cache, `.fzb`).",
-                    f.function,
+                    "Freeing the syntax tree after compiling is {} of a source load \
+                     (`drop_in_place<fusabi_frontend::ast::Program>`); it is inside \
+                     fusabi-frontend, so the host avoids it only by not compiling (script \
+                     cache, `.fzb`).",
                     fmt_pct(share)
                 ));
             }
@@ -884,10 +884,12 @@ pub fn recommendations(
                 if c + d >= 0.2 {
                     out.push(format!(
                         "In `{bench}`, cloning VM values takes {} and dropping them {}: \
-                         every call copies the line into a `Value::Str`, and the VM clones \
-                         values as it loads them (Fusabi 0.35 strings are owned `String`s). \
-                         Sharing strings inside the VM (e.g. `Rc<str>`) would cut this; \
-                         the host cannot pass a borrowed line through `call_value`.",
+                         the host copies the line into a `Value::Str` per call, and \
+                         Fusabi 0.35's `LoadConst`/`LoadLocal`/`LoadGlobal` clone the value \
+                         they load (`LoadGlobal` also clones the global's name), with \
+                         strings held as owned `String`s. Shared strings in the VM (e.g. \
+                         `Rc<str>`) would cut this; the host cannot pass a borrowed line \
+                         through `call_value`.",
                         fmt_pct(c),
                         fmt_pct(d)
                     ));
@@ -961,7 +963,8 @@ fn bottleneck_section(
         "Top functions by inclusive Ir (the function and everything it calls), read with \
          `callgrind_annotate --inclusive=yes` from the Callgrind profiles of this run; the \
          benchmark harness's own frames are left out. Shares overlap: a function's share \
-         includes its callees'.\n"
+         includes its callees'. The second table of each benchmark lists self costs \
+         (`callgrind_annotate --inclusive=no`), which do not overlap.\n"
     );
     for (n, p) in profiles {
         let _ = writeln!(o, "### `{n}`\n");
@@ -978,6 +981,23 @@ fn bottleneck_section(
                         fmt_count(f.inclusive_ir),
                         fmt_pct(f.inclusive_ir as f64 / p.total_ir.max(1) as f64)
                     );
+                }
+                if !p.self_costs.is_empty() {
+                    let _ = writeln!(
+                        o,
+                        "\nWhere the instructions themselves are (self Ir, callees excluded):\n"
+                    );
+                    let _ = writeln!(o, "| Function | Self Ir | Share |");
+                    let _ = writeln!(o, "|---|---:|---:|");
+                    for f in p.self_costs.iter().take(8) {
+                        let _ = writeln!(
+                            o,
+                            "| `{}` | {} | {} |",
+                            f.function.replace('|', "\\|"),
+                            fmt_count(f.inclusive_ir),
+                            fmt_pct(f.inclusive_ir as f64 / p.total_ir.max(1) as f64)
+                        );
+                    }
                 }
             }
             Err(e) => {
@@ -1004,10 +1024,14 @@ fn suite_section(o: &mut String, run: &Run) {
     let _ = writeln!(
         o,
         "{} benchmarks under Callgrind, {} under criterion. Callgrind time, summed over \
-         the benchmarks (Valgrind start-up and setup included): {}.\n",
+         the benchmarks (Valgrind start-up and setup included): {}.{}\n",
         run.ir.len(),
         run.wall.len(),
-        fmt_ns(total_ns as f64)
+        fmt_ns(total_ns as f64),
+        run.environment
+            .get("wall_seconds")
+            .map(|s| format!(" The whole `ci/bench` run, build check included, took {s} s."))
+            .unwrap_or_default()
     );
     let mut slow: Vec<(&BenchName, u64)> = run
         .ir
