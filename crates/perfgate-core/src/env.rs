@@ -176,72 +176,96 @@ pub fn capture_with_tunables(options: &CaptureOptions, glibc_tunables: String) -
     }
 }
 
-/// Keys of a `ci/bench` `environment.toml` that describe the environment rather than
-/// the run, other than the [`Environment`] fields of the same name. They are kept in
-/// [`Environment::extra`]. Keys such as `suite`, `benchmarks`, `filter` and
-/// `wall_seconds` describe the run and are not read.
-pub const TOML_EXTRA_KEYS: [&str; 3] = ["callgrind_args", "preload", "rustc_commit"];
+/// Longest accepted name of an [`Environment::extra`] entry.
+pub const MAX_EXTRA_KEY: usize = 64;
+/// Longest accepted value of an [`Environment::extra`] entry, in bytes.
+pub const MAX_EXTRA_VALUE: usize = 1024;
 
-/// Reads an environment fingerprint: JSON written by `perfgate env --output FILE`, or,
-/// for a `.toml` file, the `environment.toml` that `ci/bench` writes (its
-/// `cache_geometry` becomes `cache`; see [`TOML_EXTRA_KEYS`]).
+/// Why an [`Environment::extra`] entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtraError {
+    /// Not of the form `KEY=VALUE`.
+    #[error("{0:?}: expected KEY=VALUE (e.g. callgrind_args=--cache-sim=no)")]
+    NoEquals(String),
+    /// The key is empty, too long, or uses characters other than `a-z`, `0-9`, `_`.
+    #[error("extra key {0:?}: use 1 to {MAX_EXTRA_KEY} characters of a-z, 0-9 and _, starting with a letter")]
+    BadKey(String),
+    /// The key names a field that has its own option.
+    #[error("extra key {0:?} is a fingerprint field of its own; set it with its own option (e.g. --cache, --glibc-tunables, --target)")]
+    ReservedKey(String),
+    /// The same key was given twice.
+    #[error("extra key {0:?} is given twice")]
+    Duplicate(String),
+    /// The value holds a control character or is too long.
+    #[error("extra value of {0:?}: at most {MAX_EXTRA_VALUE} bytes and no control characters (newlines, tabs, ...)")]
+    BadValue(String),
+}
+
+/// Checks one [`Environment::extra`] entry: key `[a-z][a-z0-9_]*` up to
+/// [`MAX_EXTRA_KEY`] characters and not one of [`Environment::FIELD_NAMES`]; value up
+/// to [`MAX_EXTRA_VALUE`] bytes without control characters, so a fingerprint stays one
+/// line in every rendering.
+pub fn check_extra(key: &str, value: &str) -> Result<(), ExtraError> {
+    let mut chars = key.chars();
+    let key_ok = key.len() <= MAX_EXTRA_KEY
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !key_ok {
+        return Err(ExtraError::BadKey(key.to_owned()));
+    }
+    if Environment::FIELD_NAMES.contains(&key) {
+        return Err(ExtraError::ReservedKey(key.to_owned()));
+    }
+    if value.len() > MAX_EXTRA_VALUE || value.chars().any(char::is_control) {
+        return Err(ExtraError::BadValue(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Parses `KEY=VALUE` arguments (the value may contain `=`) into checked
+/// [`Environment::extra`] entries; a key given twice is an error.
+pub fn parse_extras<S: AsRef<str>>(
+    args: &[S],
+) -> Result<std::collections::BTreeMap<String, String>, ExtraError> {
+    let mut out = std::collections::BTreeMap::new();
+    for arg in args {
+        let arg = arg.as_ref();
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| ExtraError::NoEquals(arg.to_owned()))?;
+        check_extra(key, value)?;
+        if out.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(ExtraError::Duplicate(key.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads an environment fingerprint written by `perfgate env --output FILE` (JSON).
+/// Bad [`Environment::extra`] entries are errors (see [`check_extra`]).
 pub fn load(path: &Path) -> Result<Environment, EnvError> {
     let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
         path: path.to_owned(),
         source,
     })?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        return parse_toml(path, &text);
-    }
-    serde_json::from_str(&text).map_err(|e| EnvError::Json {
+    parse_json(path, &text)
+}
+
+/// Parses fingerprint JSON; `path` names it in errors.
+pub fn parse_json(path: &Path, text: &str) -> Result<Environment, EnvError> {
+    let env: Environment = serde_json::from_str(text).map_err(|e| EnvError::Json {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
-    })
-}
-
-/// Parses a `ci/bench` `environment.toml`; `path` names it in errors.
-pub fn parse_toml(path: &Path, text: &str) -> Result<Environment, EnvError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, column) = e
-            .span()
-            .map_or((1, 1), |s| crate::policy::line_col(text, s.start));
-        EnvError::Json {
-            path: path.to_owned(),
-            line,
-            column,
-            message: e.message().to_owned(),
-        }
     })?;
-    let get = |k: &str| -> Result<Option<String>, EnvError> {
-        match table.get(k) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(EnvError::Json {
-                path: path.to_owned(),
-                line: 1,
-                column: 1,
-                message: format!("`{k}` must be a string, found {}", other.type_str()),
-            }),
-        }
-    };
-    let mut env = Environment {
-        valgrind: get("valgrind")?,
-        runner: get("runner")?,
-        rustc: get("rustc")?,
-        target: get("target")?,
-        glibc: get("glibc")?,
-        glibc_tunables: get("glibc_tunables")?,
-        cpu_model: get("cpu_model")?,
-        cpu_flags: get("cpu_flags")?,
-        cache: get("cache")?.or(get("cache_geometry")?),
-        ..Environment::default()
-    };
-    for k in TOML_EXTRA_KEYS {
-        if let Some(v) = get(k)? {
-            env.extra.insert(k.to_owned(), v);
-        }
+    for (k, v) in &env.extra {
+        check_extra(k, v).map_err(|e| EnvError::Json {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: e.to_string(),
+        })?;
     }
     Ok(env)
 }
@@ -257,7 +281,7 @@ pub enum EnvError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Not an environment fingerprint (JSON or `environment.toml`).
+    /// Not an environment fingerprint (the JSON of `perfgate env`).
     #[error("{path}:{line}:{column}: not an environment fingerprint: {message}")]
     Json {
         /// The file.
@@ -284,22 +308,47 @@ mod tests {
     }
 
     #[test]
-    fn ci_bench_environment_toml_is_read() {
-        let t = "# comment\nsuite = \"scarab-plugins/ir\"\nvalgrind = \"valgrind-3.19.0\"\n\
-                 glibc_tunables = \"glibc.cpu.hwcaps=-ERMS\"\ncache_geometry = \"none\"\n\
-                 callgrind_args = \"--cache-sim=no\"\nbenchmarks = 12\nwall_seconds = 30\n";
-        let e = parse_toml(Path::new("environment.toml"), t).unwrap();
-        assert_eq!(e.valgrind.as_deref(), Some("valgrind-3.19.0"));
-        assert_eq!(e.cache.as_deref(), Some("none"));
+    fn extras_are_checked() {
+        let m = parse_extras(&["callgrind_args=--cache-sim=no", "preload=fixed (a, b)"]).unwrap();
+        assert_eq!(m["callgrind_args"], "--cache-sim=no");
+        assert_eq!(m["preload"], "fixed (a, b)");
         assert_eq!(
-            e.extra.get("callgrind_args").map(String::as_str),
-            Some("--cache-sim=no")
+            parse_extras(&["nokey"]).unwrap_err(),
+            ExtraError::NoEquals("nokey".into())
         );
-        assert_eq!(e.extra.len(), 1, "run facts are not environment");
-        let bad = parse_toml(Path::new("environment.toml"), "valgrind = 3\n").unwrap_err();
-        assert!(bad.to_string().contains("must be a string"), "{bad}");
-        let bad = parse_toml(Path::new("environment.toml"), "a = \n").unwrap_err();
-        assert!(bad.to_string().starts_with("environment.toml:1:"), "{bad}");
+        for bad in ["=x", "Upper=x", "1st=x", "a-b=x", "a b=x"] {
+            assert!(
+                matches!(parse_extras(&[bad]), Err(ExtraError::BadKey(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_extras(&["cache=x"]).unwrap_err(),
+            ExtraError::ReservedKey("cache".into())
+        );
+        assert_eq!(
+            parse_extras(&["a=1", "a=2"]).unwrap_err(),
+            ExtraError::Duplicate("a".into())
+        );
+        assert_eq!(
+            parse_extras(&["a=line\nbreak"]).unwrap_err(),
+            ExtraError::BadValue("a".into())
+        );
+        let long = format!("a={}", "x".repeat(MAX_EXTRA_VALUE + 1));
+        assert_eq!(
+            parse_extras(&[long]).unwrap_err(),
+            ExtraError::BadValue("a".into())
+        );
+    }
+
+    #[test]
+    fn fingerprint_json_is_checked() {
+        let ok = parse_json(Path::new("e.json"), r#"{"extra": {"preload": "x"}}"#).unwrap();
+        assert_eq!(ok.extra["preload"], "x");
+        let e = parse_json(Path::new("e.json"), r#"{"extra": {"Bad Key": "x"}}"#).unwrap_err();
+        assert!(e.to_string().starts_with("e.json:1:1:"), "{e}");
+        let e = parse_json(Path::new("e.json"), "{\n\"valgrind\": 3}").unwrap_err();
+        assert!(e.to_string().starts_with("e.json:2:"), "{e}");
     }
 
     #[test]

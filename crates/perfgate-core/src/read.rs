@@ -201,7 +201,10 @@ fn read_files(files: &[PathBuf], options: &ReadOptions) -> Vec<FileResult> {
     })
 }
 
-/// Collects `summary.json` files below `dir`, sorted, without following symlinks.
+/// Collects `summary.json` files below `dir`, sorted. Symbolic links to directories are
+/// not followed (no loops); an entry named `summary.json` must resolve to a regular file,
+/// and one that does not (a dangling or looping link, a directory, a FIFO) is an error:
+/// a result that cannot be read never just goes missing.
 fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
     let io = |source| ReadError::Io {
         path: dir.to_owned(),
@@ -213,14 +216,33 @@ fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
         .map_err(io)?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
+        let path = e.path();
         let ft = e.file_type().map_err(|source| ReadError::Io {
-            path: e.path(),
+            path: path.clone(),
             source,
         })?;
-        if ft.is_dir() {
-            find_summaries(&e.path(), out)?;
-        } else if ft.is_file() && e.file_name() == "summary.json" {
-            out.push(e.path());
+        if e.file_name() == "summary.json" {
+            // Only a link needs a second look (the entry's own type is free).
+            let is_file = ft.is_file()
+                || (ft.is_symlink()
+                    && std::fs::metadata(&path)
+                        .map_err(|source| ReadError::Io {
+                            path: path.clone(),
+                            source,
+                        })?
+                        .is_file());
+            if !is_file {
+                return Err(ReadError::Io {
+                    path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "a summary must be a regular file",
+                    ),
+                });
+            }
+            out.push(path);
+        } else if ft.is_dir() {
+            find_summaries(&path, out)?;
         }
     }
     Ok(())
@@ -263,66 +285,7 @@ fn read_file_with(
         &mut bytes,
     )
     .map_err(io)?;
-    if bytes.len() >= PARALLEL_STREAM_BYTES {
-        if let Some(parsed) = parse_stream_in_parallel(path, &bytes, options) {
-            return Ok(parsed);
-        }
-    }
     parse_bytes_with(path, &bytes, options, cache)
-}
-
-/// Streams at least this large are parsed on several threads.
-const PARALLEL_STREAM_BYTES: usize = 8 * 1024 * 1024;
-
-/// Parses a large stream of summaries in pieces on several threads. Pieces start where
-/// a line starts with `{` (a raw newline cannot occur inside a JSON string, and both
-/// the compact and the pretty output of the runner start each object that way).
-/// Returns `None` when the stream cannot be split or any piece fails; the caller then
-/// parses it whole, which gives the exact error.
-fn parse_stream_in_parallel(
-    path: &Path,
-    bytes: &[u8],
-    options: &ReadOptions,
-) -> Option<Vec<(BenchId, BenchResult)>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 8);
-    if threads == 1 {
-        return None;
-    }
-    let mut bounds = vec![0usize];
-    for k in 1..threads {
-        let from = (bytes.len() * k / threads).max(bounds.last().copied().unwrap_or(0) + 1);
-        let rest = bytes.get(from..)?;
-        if let Some(pos) = rest.windows(2).position(|w| w == b"\n{") {
-            bounds.push(from + pos + 1);
-        }
-    }
-    bounds.push(bytes.len());
-    bounds.dedup();
-    if bounds.len() < 3 {
-        return None;
-    }
-    let pieces: Vec<&[u8]> = bounds.windows(2).map(|w| &bytes[w[0]..w[1]]).collect();
-    let results: Vec<Option<Vec<(BenchId, BenchResult)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .iter()
-            .map(|piece| {
-                scope.spawn(move || {
-                    parse_bytes_with(path, piece, options, &mut SourceCache::new()).ok()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    let mut out = Vec::new();
-    for r in results {
-        out.extend(r?);
-    }
-    Some(out)
 }
 
 /// Parses summary text (one object, or a stream of objects); `path` names it in errors.

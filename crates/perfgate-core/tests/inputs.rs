@@ -194,24 +194,73 @@ fn missing_path_is_an_error() {
     assert!(e.to_string().contains("does/not/exist"), "{e}");
 }
 
+/// Reads `paths` and returns the error, which must name `names` (a path part).
+fn read_err(paths: &[PathBuf], names: &str) -> ReadError {
+    let e = read_paths(paths, Environment::default(), &opts()).unwrap_err();
+    assert!(e.to_string().contains(names), "{e}");
+    e
+}
+
+/// Directories and summaries that cannot be read, whoever runs the test (root ignores
+/// permission bits, so these use failures that permissions do not cause).
 #[cfg(unix)]
 #[test]
 fn unreadable_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A results path that is a symlink loop (ELOOP).
+    let looped = dir.path().join("looped");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let e = read_err(&[looped], "looped");
+    assert!(matches!(e, ReadError::Io { .. }), "{e:?}");
+
+    // A results path below a regular file (ENOTDIR).
+    let file = write(dir.path(), "plain", "x");
+    let e = read_err(&[file.join("results")], "plain/results");
+    assert!(matches!(e, ReadError::Io { .. }), "{e:?}");
+
+    // Inside a results tree: a summary that is a looping link, a directory, a FIFO.
+    for (case, make) in [("link", 0), ("directory", 1), ("fifo", 2)] {
+        let tree = dir.path().join(format!("tree-{case}"));
+        write(&tree, "a/good/summary.json", &v7_scaled());
+        let bad = tree.join("b/bad").join("summary.json");
+        std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+        match make {
+            0 => std::os::unix::fs::symlink(&bad, &bad).unwrap(),
+            1 => std::fs::create_dir(&bad).unwrap(),
+            _ => {
+                let ok = std::process::Command::new("mkfifo")
+                    .arg(&bad)
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            }
+        }
+        let e = read_err(&[tree], "b/bad/summary.json");
+        assert!(matches!(e, ReadError::Io { .. }), "{case}: {e:?}");
+    }
+}
+
+/// A directory with mode 000. Root reads it regardless, so this case is asserted only
+/// when the permission actually denies access (the test then checks it strictly).
+#[cfg(unix)]
+#[test]
+fn permission_denied_directory_is_an_error() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("locked");
-    std::fs::create_dir(&sub).unwrap();
     write(&sub, "a/summary.json", &v7_scaled());
     std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let readable = std::fs::read_dir(&sub).is_ok(); // true when running as root
+    let denied = std::fs::read_dir(&sub).is_err();
     let r = read_paths(&[dir.path().to_owned()], Environment::default(), &opts());
     std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
-    if readable {
-        // Root ignores permissions; the directory is then read normally.
-        assert!(r.is_ok());
-    } else {
+    if denied {
         let e = r.unwrap_err();
         assert!(e.to_string().contains("locked"), "{e}");
+        assert!(matches!(e, ReadError::Io { .. }), "{e:?}");
+    } else {
+        // Running as root: permission bits deny nothing; the cases that deny even root
+        // are in `unreadable_directory_is_an_error`.
+        assert_eq!(r.unwrap().benchmarks.len(), 1);
     }
 }
 

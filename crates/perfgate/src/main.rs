@@ -19,11 +19,12 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
 environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
 
-Typical CI use (the benchmarks must pass GLIBC_TUNABLES through to Callgrind):
-  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-ERMS
+Typical use (in this repository ci/bench and ci/gate do these steps; the pinned
+GLIBC_TUNABLES value and the reasons for it are in docs/BENCHMARK_GUIDE.md):
+  TUNABLES='<the pinned value>'   # gungraun-runner clears the environment: pass it on
   rm -rf target/gungraun          # no stale summaries from earlier runs
-  perfgate env --output target/perfgate/env.json
-  cargo bench -- --save-summary=json
+  cargo bench -- --save-summary=json --envs=GLIBC_TUNABLES=\"$TUNABLES\"
+  perfgate env --glibc-tunables \"$TUNABLES\" --output target/perfgate/env.json
   perfgate compare --baselines baselines --env target/perfgate/env.json \\
       --save-json target/perfgate/comparison.json target/gungraun";
 
@@ -63,6 +64,11 @@ enum Cmd {
         /// GLIBC_TUNABLES, empty when unset).
         #[arg(long, value_name = "VALUE")]
         glibc_tunables: Option<String>,
+        /// A further fact the instruction counts depend on, recorded and compared as
+        /// `extra.KEY` (repeatable; KEY is a-z, 0-9, _; e.g.
+        /// `--extra callgrind_args=--cache-sim=no`).
+        #[arg(long, value_name = "KEY=VALUE")]
+        extra: Vec<String>,
     },
     /// Compare benchmark results with the committed baselines and judge them.
     Compare {
@@ -157,8 +163,8 @@ struct Inputs {
     /// The baseline directory (one <package>/<bench>.toml per bench target).
     #[arg(long, value_name = "DIR")]
     baselines: PathBuf,
-    /// The environment fingerprint of the run: JSON from `perfgate env --output`, or
-    /// the environment.toml that ci/bench writes. Default: captured now, on this machine.
+    /// The environment fingerprint of the run: the JSON of `perfgate env --output`.
+    /// Default: captured now, on this machine (without extras).
     #[arg(long, value_name = "FILE")]
     env: Option<PathBuf>,
     /// The repository root, to name bench source files relative to it.
@@ -217,7 +223,9 @@ fn run(cli: Cli) -> Result<u8> {
             valgrind,
             target,
             glibc_tunables,
+            extra,
         } => {
+            let extra = penv::parse_extras(&extra).context("bad --extra")?;
             let options = CaptureOptions {
                 valgrind,
                 runner,
@@ -225,10 +233,11 @@ fn run(cli: Cli) -> Result<u8> {
                 cache,
                 ..CaptureOptions::default()
             };
-            let env = match glibc_tunables {
+            let mut env = match glibc_tunables {
                 Some(t) => penv::capture_with_tunables(&options, t),
                 None => penv::capture(&options),
             };
+            env.extra = extra;
             let mut text = serde_json::to_string_pretty(&env)?;
             text.push('\n');
             emit(output.as_deref(), &text)?;

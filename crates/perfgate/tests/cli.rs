@@ -103,6 +103,39 @@ fn unreadable_inputs_exit_2_and_save_a_could_not_judge_document() {
     assert_eq!(c.gate, perfgate_core::Gate::CouldNotJudge);
 }
 
+/// Result paths that cannot be read even by root: exit 2 and the path in the message.
+#[cfg(unix)]
+#[test]
+fn unreadable_result_directories_exit_2_naming_the_path() {
+    let (dir, env, results) = accepted();
+    let looped = dir.path().join("looped");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    std::fs::write(dir.path().join("plain"), "x").unwrap();
+    let tree = dir.path().join("tree");
+    let bad = tree.join("g/f/summary.json");
+    std::fs::create_dir_all(&bad).unwrap(); // a directory where a summary should be
+    for (arg, named) in [
+        ("looped", "looped"),
+        ("plain/results", "plain/results"),
+        ("tree", "tree/g/f/summary.json"),
+    ] {
+        let out = perfgate(
+            dir.path(),
+            &[
+                "compare",
+                "--baselines",
+                "baselines",
+                "--env",
+                &env,
+                &results,
+                arg,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
+        assert!(text(&out).contains(named), "{arg}: {}", text(&out));
+    }
+}
+
 #[test]
 fn bad_policy_exits_2_with_line() {
     let (dir, env, results) = accepted();
@@ -161,19 +194,36 @@ fn repository_policy_is_valid() {
     perfgate_core::Policy::load(&p).unwrap();
 }
 
+/// `perfgate env --extra` records further facts; a change in one is drift naming it.
 #[test]
-fn ci_bench_environment_toml_is_accepted_and_compared() {
+fn env_extras_are_recorded_and_compared() {
     let dir = tempfile::tempdir().unwrap();
     let results = core_fixtures().join("v7");
-    let toml = |args: &str| {
-        format!(
-            "suite = \"x\"\nvalgrind = \"valgrind-3.19.0\"\nglibc_tunables = \"-ERMS\"\n\
-             callgrind_args = \"{args}\"\nwall_seconds = 12\n"
-        )
-    };
-    std::fs::write(dir.path().join("a.toml"), toml("--cache-sim=no")).unwrap();
-    std::fs::write(dir.path().join("b.toml"), toml("--cache-sim=yes")).unwrap();
     let r = results.to_str().unwrap();
+    for (file, args) in [("a.json", "--cache-sim=no"), ("b.json", "--cache-sim=yes")] {
+        let out = perfgate(
+            dir.path(),
+            &[
+                "env",
+                "--glibc-tunables",
+                "glibc.cpu.hwcaps=-ERMS",
+                "--cache",
+                "none",
+                "--extra",
+                &format!("callgrind_args={args}"),
+                "--extra",
+                "preload=fixed_entropy",
+                "--output",
+                file,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let a = perfgate_core::env::load(&dir.path().join("a.json")).unwrap();
+    assert_eq!(a.extra["callgrind_args"], "--cache-sim=no");
+    assert_eq!(a.extra["preload"], "fixed_entropy");
+    assert_eq!(a.glibc_tunables.as_deref(), Some("glibc.cpu.hwcaps=-ERMS"));
+    assert_eq!(a.cache.as_deref(), Some("none"));
     let out = perfgate(
         dir.path(),
         &[
@@ -183,19 +233,19 @@ fn ci_bench_environment_toml_is_accepted_and_compared() {
             "--reason",
             "t",
             "--env",
-            "a.toml",
+            "a.json",
             r,
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let out = perfgate(
         dir.path(),
-        &["compare", "--baselines", "bl", "--env", "a.toml", r],
+        &["compare", "--baselines", "bl", "--env", "a.json", r],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = perfgate(
         dir.path(),
-        &["compare", "--baselines", "bl", "--env", "b.toml", r],
+        &["compare", "--baselines", "bl", "--env", "b.json", r],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
@@ -203,4 +253,22 @@ fn ci_bench_environment_toml_is_accepted_and_compared() {
         "{}",
         text(&out)
     );
+}
+
+/// Bad `--extra` arguments are usage errors that say what is wrong.
+#[test]
+fn env_rejects_bad_extras() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arg, says) in [
+        ("novalue", "KEY=VALUE"),
+        ("Bad-Key=x", "a-z, 0-9"),
+        ("glibc_tunables=x", "own option"),
+    ] {
+        let out = perfgate(dir.path(), &["env", "--extra", arg]);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
+        assert!(text(&out).contains(says), "{arg}: {}", text(&out));
+    }
+    let out = perfgate(dir.path(), &["env", "--extra", "a=1", "--extra", "a=2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("twice"), "{}", text(&out));
 }
