@@ -83,6 +83,14 @@ pub enum BaselineError {
         /// What is wrong.
         message: String,
     },
+    /// A baseline could not be turned into TOML.
+    #[error("cannot write the baseline of {suite} as TOML: {message}")]
+    Serialize {
+        /// The suite.
+        suite: String,
+        /// The serializer's message.
+        message: String,
+    },
     /// Refused to accept: the run is empty or nothing matched.
     #[error("nothing to accept: {0}")]
     NothingToAccept(String),
@@ -182,13 +190,16 @@ impl Baseline {
     }
 
     /// The file's TOML text.
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!(
+    pub fn to_toml(&self) -> Result<String, BaselineError> {
+        let body = toml::to_string(self).map_err(|e| BaselineError::Serialize {
+            suite: self.suite().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(format!(
             "# perfgate baseline for {}/{}. Written by `perfgate accept`; change it through\n\
              # that command so the provenance below stays true.\n{body}",
             self.package, self.bench
-        )
+        ))
     }
 
     /// Path of this suite's file relative to the baseline directory.
@@ -388,7 +399,7 @@ pub fn plan_accept(
         }
         out.push(PlannedFile {
             relative_path: rel,
-            contents: b.to_toml(),
+            contents: b.to_toml()?,
             accepted,
         });
     }

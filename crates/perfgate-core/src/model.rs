@@ -26,6 +26,13 @@ pub enum BenchIdError {
         /// The offending value.
         value: String,
     },
+    /// A component was `.` or `..`, which would name another directory when the id
+    /// becomes a baseline path (`<package>/<bench>.toml`).
+    #[error("benchmark id component `{component}` must not be `.` or `..`")]
+    Dots {
+        /// Which component.
+        component: &'static str,
+    },
     /// The text form did not have 4 or 5 `/`-separated parts.
     #[error("benchmark id {0:?} must look like `<package>/<bench>/<group>/<function>[/<id>]`")]
     Shape(String),
@@ -36,7 +43,8 @@ pub enum BenchIdError {
 ///
 /// `bench` is the bench target name (the file stem of `benches/<bench>.rs`), never a
 /// path, so an id never contains an absolute path and is the same on every machine.
-/// Components may hold any characters except `/`; renderers escape them.
+/// Components may hold any characters except `/` and may not be `.` or `..`;
+/// renderers escape them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BenchId {
     package: String,
@@ -49,6 +57,9 @@ pub struct BenchId {
 fn check_part(component: &'static str, value: &str) -> Result<(), BenchIdError> {
     if value.is_empty() {
         return Err(BenchIdError::Empty { component });
+    }
+    if value == "." || value == ".." {
+        return Err(BenchIdError::Dots { component });
     }
     if value.contains('/') {
         return Err(BenchIdError::Slash {
@@ -387,6 +398,15 @@ mod tests {
         assert!("a/b/c/d/e/f".parse::<BenchId>().is_err());
         assert!("a//c/d".parse::<BenchId>().is_err());
         assert!(BenchId::new("a", "/abs/path", "g", "f", None).is_err());
+        // `..` would leave the baseline directory in `<package>/<bench>.toml`.
+        assert!(matches!(
+            BenchId::new("..", "b", "g", "f", None),
+            Err(BenchIdError::Dots {
+                component: "package"
+            })
+        ));
+        assert!("p/./g/f".parse::<BenchId>().is_err());
+        assert!("p/b/g/f/..".parse::<BenchId>().is_err());
     }
 
     #[test]

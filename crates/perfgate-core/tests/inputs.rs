@@ -294,7 +294,7 @@ fn sample_baseline() -> Baseline {
 
 #[test]
 fn malformed_baseline_toml_reports_the_line() {
-    let text = sample_baseline().to_toml();
+    let text = sample_baseline().to_toml().unwrap();
     let bad = text.replacen("Ir = ", "Ir = -", 1);
     let line = bad.lines().position(|l| l.contains("Ir = -")).unwrap() + 1;
     let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
@@ -468,10 +468,9 @@ fn big_stream(n: usize) -> String {
 }
 
 #[test]
-fn a_large_stream_reads_the_same_in_pieces_and_fails_closed() {
+fn a_large_stream_reads_completely_and_reports_the_real_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = big_stream(2_000);
-    assert!(text.len() > 8 * 1024 * 1024, "large enough to be split");
     let file = write(dir.path(), "stream.jsonl", &text);
     let run = read_paths(&[file], Environment::default(), &opts()).unwrap();
     let whole = parse_text(Path::new("stream.jsonl"), &text, &opts()).unwrap();
