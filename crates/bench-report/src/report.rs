@@ -391,6 +391,8 @@ fn groups_section(o: &mut String, v: &View<'_>) {
     let mut names: Vec<&BenchName> = v.run.ir.keys().chain(v.run.wall.keys()).collect();
     names.sort();
     names.dedup();
+    // In the order the suite ran them (the order of the bench file), where known.
+    names.sort_by_key(|n| v.run.ir.get(*n).and_then(|r| r.started_at.clone()));
     for group in GROUPS {
         let in_group: Vec<&&BenchName> = names.iter().filter(|n| n.group == group).collect();
         if in_group.is_empty() {
@@ -1101,6 +1103,7 @@ mod tests {
             ir: n,
             duration_ns: Some(1_000_000),
             callgrind_out: None,
+            started_at: None,
         }
     }
 

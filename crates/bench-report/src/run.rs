@@ -122,6 +122,8 @@ pub struct IrResult {
     pub duration_ns: Option<u64>,
     /// The Callgrind profile beside the summary, if present.
     pub callgrind_out: Option<PathBuf>,
+    /// When the benchmark started (RFC 3339); orders benchmarks as the suite ran them.
+    pub started_at: Option<String>,
 }
 
 /// One benchmark of the wall-clock suite (criterion estimates, nanoseconds).
@@ -157,6 +159,8 @@ struct SummaryV7 {
     id: Option<String>,
     #[serde(default)]
     duration_ns: Option<u64>,
+    #[serde(default)]
+    started_at: Option<String>,
     #[serde(default)]
     profiles: Vec<Profile>,
 }
@@ -298,6 +302,7 @@ pub fn parse_summary(path: &Path, text: &str) -> Result<(BenchName, IrResult), R
             ir,
             duration_ns: s.duration_ns,
             callgrind_out,
+            started_at: s.started_at,
         },
     ))
 }
