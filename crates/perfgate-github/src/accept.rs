@@ -154,7 +154,7 @@ pub enum Refusal {
     #[error("commands in edited comments are not honoured; post `/perfgate accept <reason>` as a new comment")]
     Edited,
     /// The author lacks write access.
-    #[error("@{login} has `{permission}` permission here; accepting needs `write`, `maintain` or `admin`")]
+    #[error("{login} has `{permission}` permission here; accepting needs `write`, `maintain` or `admin`")]
     NotPermitted {
         /// Who asked.
         login: String,
@@ -187,6 +187,46 @@ pub enum Refusal {
     /// The gate results cannot be accepted.
     #[error("nothing to accept: {0}")]
     Nothing(String),
+}
+
+impl Refusal {
+    /// The reply posted on the pull request: the message, with every value
+    /// that came from outside (logins, repository names, shas, comparator
+    /// errors that may quote benchmark names) escaped for markdown, so that a
+    /// reply never mentions anyone, links anything or carries HTML.
+    pub fn reply_text(&self) -> String {
+        let e = escape_markdown;
+        match self {
+            Refusal::NotPermitted { login, permission } => {
+                let permission: String = permission
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                    .collect();
+                format!(
+                    "{} has `{permission}` permission here; accepting needs `write`, `maintain` or `admin`",
+                    e(login)
+                )
+            }
+            Refusal::Fork { head_repo } => Refusal::Fork {
+                head_repo: e(head_repo),
+            }
+            .to_string(),
+            Refusal::NoResults { head_sha } => Refusal::NoResults {
+                head_sha: e(head_sha),
+            }
+            .to_string(),
+            Refusal::Stale {
+                results_sha,
+                head_sha,
+            } => Refusal::Stale {
+                results_sha: e(results_sha),
+                head_sha: e(head_sha),
+            }
+            .to_string(),
+            Refusal::Nothing(reason) => Refusal::Nothing(e(reason)).to_string(),
+            Refusal::Edited | Refusal::NoReason => self.to_string(),
+        }
+    }
 }
 
 /// What happened.
@@ -480,7 +520,7 @@ pub async fn refuse(
     reply(
         client,
         &req.pr,
-        &format!("perfgate: not accepted: {refusal}."),
+        &format!("perfgate: not accepted: {}.", refusal.reply_text()),
     )
     .await?;
     Ok(AcceptOutcome::Refused(refusal))
@@ -676,7 +716,7 @@ pub async fn accept(
     } else {
         files
             .iter()
-            .map(|f| format!("`{}`", escape_markdown(f)))
+            .map(|f| escape_markdown(f))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -684,8 +724,9 @@ pub async fn accept(
         client,
         pr,
         &format!(
-            "perfgate: accepted {accepted} benchmark result(s) of {short} as baselines for @{} ({file_list}). Reason: {}",
-            req.actor,
+            "perfgate: accepted {accepted} benchmark result(s) of {} as baselines, asked by {} ({file_list}). Reason: {}",
+            escape_markdown(short),
+            escape_markdown(&req.actor),
             escape_markdown(&reason)
         ),
     )

@@ -201,8 +201,12 @@ pub struct PostArgs {
     #[arg(long)]
     pub sha: String,
     /// The comparator's JSON (`perfgate compare --format json`).
-    #[arg(long)]
-    pub comparison: PathBuf,
+    #[arg(long, required_unless_present = "could_not_judge")]
+    pub comparison: Option<PathBuf>,
+    /// Post "could not judge" with this reason instead of a comparison (the
+    /// gate produced no comparison, e.g. the benchmarks did not build).
+    #[arg(long, value_name = "REASON", conflicts_with = "comparison")]
+    pub could_not_judge: Option<String>,
     /// Exit with the gate's code (0 pass, 1 fail, 2 could not judge) after posting.
     #[arg(long)]
     pub exit_with_gate: bool,
@@ -315,10 +319,8 @@ pub fn run(cmd: GithubCommand) -> u8 {
     }
 }
 
-async fn post(args: PostArgs) -> Result<u8, String> {
-    let pr = PullRequest::new(&args.repo, args.pr)
-        .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
-    let path = &args.comparison;
+/// Reads and strictly parses a comparison file of bounded size.
+fn read_comparison(path: &std::path::Path) -> Result<perfgate_core::Comparison, String> {
     let size = std::fs::metadata(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
         .len();
@@ -329,8 +331,17 @@ async fn post(args: PostArgs) -> Result<u8, String> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let comparison = perfgate_core::Comparison::from_json(&text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    perfgate_core::Comparison::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn post(args: PostArgs) -> Result<u8, String> {
+    let pr = PullRequest::new(&args.repo, args.pr)
+        .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
+    let comparison = match (&args.comparison, &args.could_not_judge) {
+        (Some(path), _) => read_comparison(path)?,
+        (None, Some(reason)) => perfgate_core::Comparison::could_not_judge(reason.clone(), None),
+        (None, None) => return Err("give --comparison FILE or --could-not-judge REASON".into()),
+    };
     let client = GithubClient::new(&args.connection.client_config()?).map_err(|e| e.to_string())?;
     let result = args
         .connection

@@ -374,6 +374,65 @@ async fn accept_from_read_only_user_is_refused_with_reply() {
 }
 
 #[tokio::test]
+async fn accept_by_maintain_role_is_honoured_and_triage_is_refused() {
+    // GitHub answers a maintainer with `permission: write` and
+    // `role_name: maintain`; a triager with `permission: read`.
+    let fake = scenario().await;
+    fake.st()
+        .permissions
+        .insert("keeper".into(), "maintain".into());
+    fake.st()
+        .permissions
+        .insert("triager".into(), "triage".into());
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = h
+        .dispatch(
+            "issue_comment",
+            &comment_event("created", "triager", "User", "/perfgate accept x"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, Handled::Accept(AcceptOutcome::Refused(Refusal::NotPermitted { ref permission, .. })) if permission == "read"),
+        "{out:?}"
+    );
+    assert!(fake.st().commits.is_empty());
+    let out = h
+        .dispatch(
+            "issue_comment",
+            &comment_event("created", "keeper", "User", "/perfgate accept intended"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, Handled::Accept(AcceptOutcome::Accepted { .. })),
+        "{out:?}"
+    );
+    assert_eq!(fake.st().commits.len(), 1);
+    fake.assert_contract();
+}
+
+#[test]
+fn refusal_replies_escape_outside_values() {
+    let r = Refusal::NotPermitted {
+        login: "evil</details>@org".into(),
+        permission: "read`|x".into(),
+    };
+    let text = r.reply_text();
+    assert!(
+        !text.contains("</details>") && !text.contains("@org"),
+        "{text}"
+    );
+    assert!(text.contains("`readx`"), "{text}");
+    let r = Refusal::Nothing("benchmark `a|b` <img src=x> @team is new".into());
+    let text = r.reply_text();
+    assert!(
+        !text.contains("<img") && !text.contains("@team") && !text.contains('|'),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn accept_from_non_collaborator_is_refused() {
     let fake = scenario().await;
     let h = handler(&fake, ResultsSource::CheckRun);

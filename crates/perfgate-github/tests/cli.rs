@@ -153,3 +153,49 @@ fn handle_event_runs_the_handlers() {
     assert_eq!(fake.st().check_runs[0].status, "queued");
     fake.assert_contract();
 }
+
+#[test]
+fn could_not_judge_without_a_comparison_posts_a_failing_check_when_fail_closed() {
+    let (_rt, fake) = fake();
+    let base = [
+        "github",
+        "post",
+        "--repo",
+        "Codertocat/Hello-World",
+        "--pr",
+        "2",
+        "--sha",
+        SHA,
+        "--api-url",
+        &fake.url,
+        "--token-env",
+        TOKEN_ENV,
+        "--could-not-judge",
+        "the gate run left no comparison.json",
+    ];
+    // --comparison and --could-not-judge exclude each other; one is required.
+    let mut both = base.to_vec();
+    both.extend(["--comparison", "c.json"]);
+    assert!(Top::try_parse_from(both).is_err());
+    assert!(Top::try_parse_from(&base[..base.len() - 2]).is_err());
+
+    assert_eq!(run(Top::try_parse_from(base).unwrap().cmd), 0);
+    let mut closed = base.to_vec();
+    closed.extend(["--fail-closed", "--exit-with-gate"]);
+    assert_eq!(run(Top::try_parse_from(closed).unwrap().cmd), 2);
+    let st = fake.st();
+    let conclusions: Vec<_> = st
+        .check_runs
+        .iter()
+        .map(|c| c.conclusion.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(conclusions, ["neutral", "failure"]);
+    assert_eq!(st.comments.len(), 1);
+    assert!(
+        st.comments[0].body.contains("no comparison.json"),
+        "{}",
+        st.comments[0].body
+    );
+    drop(st);
+    fake.assert_contract();
+}

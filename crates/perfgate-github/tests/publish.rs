@@ -825,3 +825,93 @@ async fn sticky_found_for_any_bot_unless_a_login_is_given() {
     );
     fake.assert_contract();
 }
+
+#[tokio::test]
+async fn contract_check_rejects_wrong_method_path_query_and_body() {
+    // The same requests the bot makes, each with one mistake: the fake must
+    // record a violation for every one, or a contract test proves nothing.
+    let fake = FakeGithub::start().await;
+    let c = client(&fake, fast_policy());
+    let base = "/repos/Codertocat/Hello-World";
+    let bad: Vec<(http::Method, String, Option<serde_json::Value>)> = vec![
+        // octocrab's update_comment quirk: POST where the description says PATCH.
+        (
+            http::Method::POST,
+            format!("{base}/issues/comments/1"),
+            Some(json!({"body": "x"})),
+        ),
+        // A path the description does not have.
+        (http::Method::GET, format!("{base}/pulls/2/comments"), None),
+        // A query value outside its enum.
+        (
+            http::Method::GET,
+            format!("{base}/commits/{SHA}/check-runs?filter=newest"),
+            None,
+        ),
+        // An unknown query parameter.
+        (
+            http::Method::GET,
+            format!("{base}/issues/2/comments?per_page=100&order=asc"),
+            None,
+        ),
+        // A non-integer path parameter.
+        (http::Method::GET, format!("{base}/pulls/two"), None),
+        // A body without a required field, and with an unknown one.
+        (
+            http::Method::POST,
+            format!("{base}/issues/2/comments"),
+            Some(json!({"text": "hi"})),
+        ),
+        // A status state outside the enum.
+        (
+            http::Method::POST,
+            format!("{base}/statuses/{SHA}"),
+            Some(json!({"state": "neutral", "context": "perfgate"})),
+        ),
+        // A title longer than maxLength.
+        (
+            http::Method::POST,
+            format!("{base}/check-runs"),
+            Some(json!({
+                "name": "perfgate", "head_sha": SHA, "status": "completed",
+                "conclusion": "success",
+                "output": {"title": "t", "summary": "x".repeat(65_536)}
+            })),
+        ),
+    ];
+    for (method, path, body) in &bad {
+        let before = fake.st().violations.len();
+        let err = c
+            .request(
+                method.clone(),
+                path,
+                body.as_ref(),
+                perfgate_github::client::Idempotency::Idempotent,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.status(),
+            Some(http::StatusCode::UNPROCESSABLE_ENTITY),
+            "{method} {path}: {err}"
+        );
+        let violations = fake.st().violations.clone();
+        assert!(
+            violations.len() > before,
+            "{method} {path} was not flagged: {violations:#?}"
+        );
+    }
+    let st = fake.st();
+    let all = st.violations.join("\n");
+    for expected in [
+        "no such operation",
+        "not in enum",
+        "unknown query parameter `order`",
+        "not an integer",
+        "missing required `body`",
+        "unknown property `text`",
+        "maxLength",
+    ] {
+        assert!(all.contains(expected), "no `{expected}` in:\n{all}");
+    }
+}

@@ -106,7 +106,8 @@ pub struct State {
     pub statuses: Vec<Value>,
     /// Reactions: (comment id, content).
     pub reactions: Vec<(u64, String)>,
-    /// Collaborator permissions by login (missing: 404).
+    /// Collaborator roles by login (`admin`, `maintain`, `write`, `triage`,
+    /// `read`; missing: 404).
     pub permissions: HashMap<String, String>,
     /// Repository files on the PR branch: path → (content, blob sha).
     pub files: HashMap<String, (Vec<u8>, String)>,
@@ -709,10 +710,19 @@ fn apply(
         "repos/get-collaborator-permission-level" => {
             let user = &params["username"];
             match s.permissions.get(user) {
-                Some(p) => {
+                Some(role) => {
+                    // As GitHub answers: `permission` is admin|write|read|none
+                    // (maintain shows as write, triage as read); `role_name`
+                    // carries the role itself.
+                    let permission = match role.as_str() {
+                        "admin" => "admin",
+                        "maintain" | "write" => "write",
+                        "triage" | "read" => "read",
+                        _ => "none",
+                    };
                     let mut v = example(ops, op, "200");
-                    v["permission"] = json!(p);
-                    v["role_name"] = json!(p);
+                    v["permission"] = json!(permission);
+                    v["role_name"] = json!(role);
                     v["user"]["login"] = json!(user);
                     json_response(200, v)
                 }
