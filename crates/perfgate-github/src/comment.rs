@@ -167,8 +167,18 @@ async fn list_sticky(
     bot_login: Option<&str>,
 ) -> Result<Vec<Existing>, ApiError> {
     const PER_PAGE: usize = 100;
+    // A bound on paging, so that an answer that always promises a next page
+    // cannot keep the bot listing forever (GitHub caps threads far below).
+    const MAX_PAGES: usize = 500;
     let mut found = Vec::new();
     for page in 1.. {
+        if page > MAX_PAGES {
+            return Err(ApiError::Decode {
+                method: Method::GET,
+                path: format!("{}/issues/{}/comments", pr.repo_path(), pr.number),
+                reason: format!("more than {MAX_PAGES} pages of comments"),
+            });
+        }
         let path = format!(
             "{}/issues/{}/comments?per_page={PER_PAGE}&page={page}",
             pr.repo_path(),

@@ -391,3 +391,20 @@ async fn health_reports_ok() {
     let req = Request::get("/nope").body(Body::empty()).unwrap();
     assert_eq!(send(&app, req).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn nothing_is_parsed_on_the_http_path() {
+    // The signature alone decides: a signed body that is not JSON is queued
+    // byte for byte (parsing is the handler's business, after the answer),
+    // and an unsigned one is refused as unsigned, not as malformed.
+    let recorder = Recorder::new();
+    let app = running(&recorder);
+    let garbage = b"\xff{not json".to_vec();
+    let (status, _, _) = send(&app, request("issue_comment", "g-1", None, garbage.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = send(&app, signed("issue_comment", "g-2", garbage.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    recorder.wait_for(1).await;
+    let seen = recorder.seen.lock().unwrap();
+    assert_eq!(seen[0].body.as_ref(), garbage.as_slice());
+}
