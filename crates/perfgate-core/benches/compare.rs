@@ -1,4 +1,7 @@
-//! Cost of comparing and rendering a run of 10,000 synthetic benchmarks.
+//! Cost of comparing and rendering a run of 10,000 synthetic benchmarks, and of the
+//! whole `perfgate compare` pipeline (read summaries, load baselines, compare, render
+//! JSON) on 10,000 summaries made from a real one, as separate `summary.json` files and
+//! as one `--output-format=json` stream.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -75,5 +78,71 @@ fn bench(c: &mut Criterion) {
     c.bench_function("render_json_10k", |b| b.iter(|| black_box(&cmp).to_json()));
 }
 
-criterion_group!(benches, bench);
+/// The real `compute/scaled` summary, renamed and rescaled into `N` benchmarks: written
+/// as a directory tree and as one stream, plus baselines accepted from them.
+fn write_pipeline_inputs(dir: &std::path::Path) {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/v7/perfgate-fixture-bench/fixture/compute/scaled/summary.json"
+    ))
+    .unwrap();
+    let template: serde_json::Value = serde_json::from_str(&template).unwrap();
+    let mut stream = String::new();
+    for s in 0..SUITES {
+        for i in 0..N / SUITES {
+            let (g, f) = (format!("group_{}", i % 17), format!("function_{i}"));
+            let mut v = template.clone();
+            v["module_path"] = format!("suite_{s}::{g}::{f}").into();
+            v["function_name"] = f.clone().into();
+            v["group"] = g.clone().into();
+            v["id"] = "case".into();
+            v["output_dir"] =
+                format!("/home/runner/work/x/target/gungraun/pkg/suite_{s}/{g}/{f}.case").into();
+            let ir = 10_000 + (i as u64 * 7919) % 1_000_000;
+            v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"] = ir.into();
+            let text = serde_json::to_string(&v).unwrap();
+            let d = dir.join(format!("dirs/pkg/suite_{s}/{g}/{f}.case"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("summary.json"), &text).unwrap();
+            stream.push_str(&text);
+            stream.push('\n');
+        }
+    }
+    std::fs::write(dir.join("stream.jsonl"), stream).unwrap();
+    let run = perfgate_core::read_paths(
+        &[dir.join("dirs")],
+        Environment::default(),
+        &perfgate_core::ReadOptions::default(),
+    )
+    .unwrap();
+    perfgate_core::baseline::accept(&dir.join("baselines"), &run, None, &Provenance::default())
+        .unwrap();
+}
+
+/// `perfgate compare --format json` minus process start and argument parsing.
+fn pipeline(results: &std::path::Path, baselines: &std::path::Path) -> String {
+    let set = perfgate_core::baseline::load_dir(baselines).unwrap();
+    let run = perfgate_core::read_paths(
+        &[results.to_owned()],
+        Environment::default(),
+        &perfgate_core::ReadOptions::default(),
+    )
+    .unwrap();
+    compare(&run, &set, &Policy::default()).unwrap().to_json()
+}
+
+fn bench_pipeline(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    write_pipeline_inputs(dir.path());
+    let baselines = dir.path().join("baselines");
+    let mut g = c.benchmark_group("pipeline_10k");
+    g.sample_size(10);
+    for input in ["dirs", "stream.jsonl"] {
+        let results = dir.path().join(input);
+        g.bench_function(input, |b| b.iter(|| pipeline(&results, &baselines)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_pipeline);
 criterion_main!(benches);

@@ -150,8 +150,13 @@ impl Baseline {
     /// The benchmark ids with their metrics.
     pub fn entries(&self) -> impl Iterator<Item = (BenchId, &Metrics)> + '_ {
         self.benchmarks.iter().filter_map(|(k, m)| {
-            format!("{}/{}/{}", self.package, self.bench, k)
-                .parse::<BenchId>()
+            let mut parts = k.split('/');
+            let (group, function) = (parts.next()?, parts.next()?);
+            let case = parts.next().map(str::to_owned);
+            if parts.next().is_some() {
+                return None;
+            }
+            BenchId::new(&*self.package, &*self.bench, group, function, case)
                 .ok()
                 .map(|id| (id, m))
         })

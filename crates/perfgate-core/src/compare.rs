@@ -1,7 +1,5 @@
 //! Comparing a run with baselines under a policy.
 
-use std::collections::BTreeMap;
-
 use crate::baseline::BaselineSet;
 use crate::comparison::{BenchComparison, Comparison, EnvironmentCheck, RunVerdict, Verdict};
 use crate::model::{BenchId, EnvChange, Metrics, Run};
@@ -43,6 +41,31 @@ pub fn classify(baseline: u64, current: u64, rule: &Rule) -> Verdict {
     }
 }
 
+/// The entry of a baseline benchmark that the run lacks.
+fn missing(
+    id: BenchId,
+    bm: &Metrics,
+    source_file: Option<&String>,
+    metric: &str,
+    policy: &Policy,
+) -> BenchComparison {
+    let rule = policy.rule_for(&id);
+    BenchComparison {
+        id,
+        verdict: Verdict::Missing,
+        action: policy.on_missing,
+        metric: metric.to_owned(),
+        baseline: bm.get(metric),
+        current: None,
+        delta: None,
+        change_pct: None,
+        threshold_pct: rule.threshold_pct,
+        floor: rule.floor,
+        source_file: source_file.cloned(),
+        current_metrics: Metrics::default(),
+    }
+}
+
 /// Compares `run` with `baselines` under `policy`.
 pub fn compare(
     run: &Run,
@@ -56,17 +79,24 @@ pub fn compare(
         return Err(CompareError::NoBaselines);
     }
     let metric = policy.metric.as_str();
-    let base: BTreeMap<BenchId, (&Metrics, Option<&String>)> = baselines
+    // Both sides sorted by id, then walked together: one pass, no map lookups.
+    let mut base: Vec<(BenchId, &Metrics, Option<&String>)> = baselines
         .suites
         .values()
         .flat_map(|b| {
             b.entries()
-                .map(move |(id, m)| (id, (m, b.source_file.as_ref())))
+                .map(move |(id, m)| (id, m, b.source_file.as_ref()))
         })
         .collect();
+    base.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let mut entries = Vec::with_capacity(run.benchmarks.len() + base.len());
+    let mut base = base.into_iter().peekable();
     for (id, result) in &run.benchmarks {
+        // Baselines ordered before this id have no benchmark in the run.
+        while let Some((bid, bm, source_file)) = base.next_if(|(bid, _, _)| bid < id) {
+            entries.push(missing(bid, bm, source_file, metric, policy));
+        }
         let rule = policy.rule_for(id);
         let current = result
             .metrics
@@ -90,7 +120,7 @@ pub fn compare(
             source_file: result.source_file.clone(),
             current_metrics: result.metrics.clone(),
         };
-        if let Some((bm, _)) = base.get(id) {
+        if let Some((_, bm, _)) = base.next_if(|(bid, _, _)| bid == id) {
             let b = bm.get(metric).ok_or_else(|| CompareError::MetricAbsent {
                 id: id.to_string(),
                 side: "baseline",
@@ -108,25 +138,8 @@ pub fn compare(
         }
         entries.push(e);
     }
-    for (id, (bm, source_file)) in &base {
-        if run.benchmarks.contains_key(id) {
-            continue;
-        }
-        let rule = policy.rule_for(id);
-        entries.push(BenchComparison {
-            id: id.clone(),
-            verdict: Verdict::Missing,
-            action: policy.on_missing,
-            metric: metric.to_owned(),
-            baseline: bm.get(metric),
-            current: None,
-            delta: None,
-            change_pct: None,
-            threshold_pct: rule.threshold_pct,
-            floor: rule.floor,
-            source_file: source_file.cloned(),
-            current_metrics: Metrics::default(),
-        });
+    for (bid, bm, source_file) in base {
+        entries.push(missing(bid, bm, source_file, metric, policy));
     }
 
     // Environment: every suite the run or the baselines touch, deduplicated by field.

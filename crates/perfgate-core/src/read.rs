@@ -258,8 +258,35 @@ pub fn read_file(
 
 /// Source-file lookups already made: `(project_root, benchmark_file)` → result.
 /// Every benchmark of a bench target names the same file, so this saves the
-/// filesystem probes of [`source_file`] for all but the first.
-type SourceCache = std::collections::HashMap<(Option<String>, String), Option<String>>;
+/// filesystem probes of [`source_file`] for all but the first. A run has a handful of
+/// bench files, so a list searched without allocating beats a map.
+#[derive(Default)]
+struct SourceCache(Vec<(Option<String>, String, Option<String>)>);
+
+impl SourceCache {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn get_or_insert(
+        &mut self,
+        root: Option<&str>,
+        file: &str,
+        make: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        if let Some((_, _, v)) = self
+            .0
+            .iter()
+            .find(|(r, f, _)| r.as_deref() == root && f == file)
+        {
+            return v.clone();
+        }
+        let v = make();
+        self.0
+            .push((root.map(str::to_owned), file.to_owned(), v.clone()));
+        v
+    }
+}
 
 fn read_file_with(
     path: &Path,
@@ -339,22 +366,32 @@ fn parse_bytes_with(
 #[derive(Deserialize)]
 struct Summary<'a> {
     version: Option<Value>,
-    module_path: Option<String>,
-    function_name: Option<String>,
-    group: Option<String>,
-    id: Option<String>,
-    output_dir: Option<String>,
-    package_dir: Option<String>,
-    benchmark_file: Option<String>,
-    project_root: Option<String>,
-    summary_output: Option<SummaryOutput>,
+    #[serde(borrow)]
+    module_path: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    function_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    group: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    output_dir: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    package_dir: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    benchmark_file: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    project_root: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    summary_output: Option<SummaryOutput<'a>>,
     #[serde(borrow)]
     profiles: Option<Vec<Profile<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct SummaryOutput {
-    path: Option<String>,
+struct SummaryOutput<'a> {
+    #[serde(borrow)]
+    path: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -376,9 +413,48 @@ struct DataV7<'a> {
 
 #[derive(Deserialize)]
 struct TotalV7<'a> {
-    #[serde(borrow)]
-    metrics: Option<BTreeMap<Cow<'a, str>, MetricV7>>,
+    #[serde(borrow, default, deserialize_with = "metric_pairs")]
+    metrics: Option<MetricPairs<'a>>,
 }
+
+/// Metric names with their values, in file order.
+type MetricPairs<'a> = Vec<(Cow<'a, str>, MetricV7)>;
+
+/// Reads a JSON object of metrics as `(name, value)` pairs in file order: cheaper than
+/// building a map that is only iterated once.
+fn metric_pairs<'de, D>(d: D) -> Result<Option<MetricPairs<'de>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Option<MetricPairs<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of metrics")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
+            while let Some(k) = map.next_key::<BorrowedName<'de>>()? {
+                out.push((k.0, map.next_value()?));
+            }
+            Ok(Some(out))
+        }
+    }
+    d.deserialize_any(Pairs)
+}
+
+/// A metric name, borrowed from the input when it holds no escapes.
+#[derive(Deserialize)]
+struct BorrowedName<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct MetricV7 {
@@ -426,10 +502,10 @@ fn convert(
     options: &ReadOptions,
     cache: &mut SourceCache,
 ) -> Result<(BenchId, BenchResult), ReadError> {
-    let module_path = s.module_path.clone().unwrap_or_else(|| "?".to_owned());
+    let module_path = s.module_path.as_deref().unwrap_or("?");
     let shape = |message: String| ReadError::Shape {
         path: path.to_owned(),
-        bench: module_path.clone(),
+        bench: module_path.to_owned(),
         message,
     };
     let version = match &s.version {
@@ -458,10 +534,9 @@ fn convert(
         },
     })?;
     let source_file = match &s.benchmark_file {
-        Some(file) => cache
-            .entry((s.project_root.clone(), file.clone()))
-            .or_insert_with(|| source_file(s, options))
-            .clone(),
+        Some(file) => {
+            cache.get_or_insert(s.project_root.as_deref(), file, || source_file(s, options))
+        }
         None => None,
     };
     Ok((
@@ -505,7 +580,7 @@ fn derive_id(s: &Summary<'_>) -> Result<BenchId, IdProblem> {
         .or_else(|| module_path.rsplit("::").next())
         .ok_or_else(|| IdProblem::Shape("missing `function_name`".into()))?;
     let group = match &s.group {
-        Some(g) => g.clone(),
+        Some(g) => g.clone().into_owned(),
         None => {
             let parts: Vec<&str> = module_path.split("::").collect();
             if parts.len() >= 3 {
@@ -524,7 +599,14 @@ fn derive_id(s: &Summary<'_>) -> Result<BenchId, IdProblem> {
                 .into(),
         )
     })?;
-    BenchId::new(package, bench, group, function, s.id.clone()).map_err(IdProblem::Id)
+    BenchId::new(
+        package,
+        bench,
+        group,
+        function,
+        s.id.as_deref().map(str::to_owned),
+    )
+    .map_err(IdProblem::Id)
 }
 
 /// The package name: the directory above `<bench>` in the output layout
