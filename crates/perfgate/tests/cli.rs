@@ -272,3 +272,68 @@ fn env_rejects_bad_extras() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("twice"), "{}", text(&out));
 }
+
+/// `accept` refuses unreadable results, a selection matching nothing, and a partial
+/// accept into a file from another environment; none of them touches the baselines.
+#[test]
+fn accept_refuses_and_leaves_baselines_untouched() {
+    let (dir, env, results) = accepted();
+    let file = dir
+        .path()
+        .join("baselines/perfgate-fixture-bench/fixture.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(dir.path().join("bad.json"), "{\"version\": \"7\", trunc").unwrap();
+    std::fs::write(dir.path().join("other.json"), "{\"glibc_tunables\": \"\"}").unwrap();
+    let accept = |extra: &[&str], env: &str| {
+        let mut args = vec![
+            "accept",
+            "--baselines",
+            "baselines",
+            "--reason",
+            "r",
+            "--commit",
+            "def",
+            "--env",
+            env,
+        ];
+        args.extend_from_slice(extra);
+        perfgate(dir.path(), &args)
+    };
+    for (extra, env, says) in [
+        (
+            vec![results.as_str(), "bad.json"],
+            env.as_str(),
+            "bad.json:1:",
+        ),
+        (
+            vec!["--only", "nothing/*/*/*", results.as_str()],
+            env.as_str(),
+            "nothing to accept",
+        ),
+        (
+            vec!["--only", "**/scaled", results.as_str()],
+            "other.json",
+            "glibc_tunables",
+        ),
+    ] {
+        let out = accept(&extra, env);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{extra:?}: {}", text(&out));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{extra:?}");
+    }
+    let out = perfgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "baselines",
+            "--reason",
+            " ",
+            "--env",
+            &env,
+            &results,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
