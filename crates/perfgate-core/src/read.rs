@@ -214,7 +214,7 @@ fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
         .map_err(io)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(io)?;
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_cached_key(std::fs::DirEntry::file_name);
     for e in entries {
         let path = e.path();
         let ft = e.file_type().map_err(|source| ReadError::Io {
