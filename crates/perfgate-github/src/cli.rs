@@ -159,6 +159,10 @@ pub struct ShowArgs {
     /// Post only the check run / status, no comment.
     #[arg(long)]
     pub no_comment: bool,
+    /// Leave the "Accept" button off a failed check run (Actions-only mode:
+    /// GitHub delivers button presses only to the App that made the run).
+    #[arg(long)]
+    pub no_accept_button: bool,
     /// Checkout of the measured commit, for annotation line numbers (default:
     /// read the bench files from the commit through the API).
     #[arg(long)]
@@ -179,7 +183,7 @@ impl ShowArgs {
             check: CheckOptions {
                 mode: self.mode,
                 fail_closed: self.fail_closed,
-                accept_button: true,
+                accept_button: !self.no_accept_button,
             },
             source_root: self.source_root.clone(),
             details_url: self.details_url.clone(),

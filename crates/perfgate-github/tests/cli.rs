@@ -73,8 +73,15 @@ fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
         let st = fake.st();
         assert_eq!(st.check_runs.len(), 1);
         assert_eq!(st.check_runs[0].conclusion.as_deref(), Some("failure"));
+        assert_eq!(st.check_runs[0].actions[0]["identifier"], "perfgate-accept");
         assert_eq!(st.comments.len(), 1);
     }
+    // Without the button (Actions-only mode).
+    assert_eq!(
+        run(post_args(&fake.url, TOKEN_ENV, &["--no-accept-button"])),
+        0
+    );
+    assert_eq!(fake.st().check_runs[1].actions, json!([]));
     // The sample comparison's gate failed: 1 with --exit-with-gate.
     assert_eq!(
         run(post_args(&fake.url, TOKEN_ENV, &["--exit-with-gate"])),
