@@ -133,28 +133,27 @@ pub fn read_paths(
         }
     }
     let parsed = read_files(&files, options);
-    let mut seen: BTreeMap<BenchId, usize> = BTreeMap::new();
-    let mut run = Run {
-        environment,
-        ..Run::default()
-    };
+    let mut all: Vec<(BenchId, BenchResult, usize)> = Vec::new();
     for (i, result) in parsed.into_iter().enumerate() {
-        for (id, bench) in result? {
-            if let Some(&first) = seen.get(&id) {
-                return Err(ReadError::Duplicate {
-                    id: id.to_string(),
-                    first: Box::new(files[first].clone()),
-                    second: Box::new(files[i].clone()),
-                });
-            }
-            seen.insert(id.clone(), i);
-            run.benchmarks.insert(id, bench);
-        }
+        all.extend(result?.into_iter().map(|(id, bench)| (id, bench, i)));
     }
-    if run.benchmarks.is_empty() {
+    if all.is_empty() {
         return Err(ReadError::Empty);
     }
-    Ok(run)
+    // Stable: of two equal ids, the one from the earlier file comes first.
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(pair) = all.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(ReadError::Duplicate {
+            id: pair[0].0.to_string(),
+            first: Box::new(files[pair[0].2].clone()),
+            second: Box::new(files[pair[1].2].clone()),
+        });
+    }
+    Ok(Run {
+        environment,
+        // Built from sorted, distinct keys in one pass.
+        benchmarks: all.into_iter().map(|(id, bench, _)| (id, bench)).collect(),
+    })
 }
 
 type FileResult = Result<Vec<(BenchId, BenchResult)>, ReadError>;
