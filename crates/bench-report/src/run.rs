@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! <run>/
-//!   environment.toml                                  fingerprint (ci/bench)
+//!   environment.json                                  fingerprint (`perfgate env`, via ci/bench)
+//!   run.toml                                          suite, benchmark count, filter, seconds (ci/bench)
 //!   gungraun/<package>/<bench>/<group>/<function>.<id>/
 //!       summary.json                                  Gungraun summary, schema v7
 //!       callgrind.<function>.<id>.out                 Callgrind profile
@@ -146,7 +147,7 @@ pub struct Run {
     pub ir: BTreeMap<BenchName, IrResult>,
     /// Wall-clock estimates by name.
     pub wall: BTreeMap<BenchName, WallResult>,
-    /// `environment.toml` as key/value strings, sorted.
+    /// `environment.json` and `run.toml` as key/value strings, sorted.
     pub environment: BTreeMap<String, String>,
 }
 
@@ -373,35 +374,70 @@ pub fn read_wall(dir: &Path) -> Result<BTreeMap<BenchName, WallResult>, ReadErro
     Ok(out)
 }
 
-/// Read `environment.toml` as flat key/value strings (missing file: empty).
-pub fn read_environment(path: &Path) -> Result<BTreeMap<String, String>, ReadError> {
-    if !path.exists() {
-        return Ok(BTreeMap::new());
+/// Read a run's facts as flat key/value strings: the fingerprint `environment.json`
+/// written by `perfgate env` (its `extra` table flattened into the top level) and
+/// `run.toml` written by `ci/bench`. A missing file contributes nothing.
+pub fn read_environment(dir: &Path) -> Result<BTreeMap<String, String>, ReadError> {
+    let mut out = BTreeMap::new();
+    let json_path = dir.join("environment.json");
+    if json_path.exists() {
+        let text = read_text(&json_path)?;
+        let value: serde_json::Value = parse_json(&json_path, &text)?;
+        let serde_json::Value::Object(map) = value else {
+            return Err(ReadError::Json {
+                path: json_path,
+                line: 1,
+                column: 1,
+                message: "expected a JSON object".to_owned(),
+            });
+        };
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Object(extra) => {
+                    for (k, v) in extra {
+                        out.insert(k, json_scalar(v));
+                    }
+                }
+                serde_json::Value::Null => {}
+                v => {
+                    out.insert(k, json_scalar(v));
+                }
+            }
+        }
     }
-    let text = read_text(path)?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ReadError::Toml {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    Ok(table
-        .into_iter()
-        .map(|(k, v)| {
+    let toml_path = dir.join("run.toml");
+    if toml_path.exists() {
+        let text = read_text(&toml_path)?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ReadError::Toml {
+            path: toml_path.clone(),
+            message: e.to_string(),
+        })?;
+        for (k, v) in table {
             let v = match v {
                 toml::Value::String(s) => s,
                 other => other.to_string(),
             };
-            (k, v)
-        })
-        .collect())
+            out.insert(k, v);
+        }
+    }
+    Ok(out)
 }
 
-/// Read a run directory: `gungraun/`, `criterion/` and `environment.toml`. At least
+/// A JSON value as the text a table cell shows.
+fn json_scalar(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// Read a run directory: `gungraun/`, `criterion/`, `environment.json` and `run.toml`. At least
 /// one suite must have results.
 pub fn read_run(dir: &Path) -> Result<Run, ReadError> {
     let run = Run {
         ir: read_ir(&dir.join("gungraun"))?,
         wall: read_wall(&dir.join("criterion"))?,
-        environment: read_environment(&dir.join("environment.toml"))?,
+        environment: read_environment(dir)?,
     };
     if run.ir.is_empty() && run.wall.is_empty() {
         return Err(ReadError::Empty {
@@ -488,10 +524,11 @@ mod tests {
         std::fs::write(b.join("benchmark.json"), BENCH).unwrap();
         std::fs::write(b.join("estimates.json"), ESTIMATES).unwrap();
         std::fs::write(
-            dir.path().join("environment.toml"),
-            "glibc = \"2.36\"\nbenchmarks = 84\n",
+            dir.path().join("environment.json"),
+            r#"{"glibc": "glibc 2.36", "cpu_model": null, "extra": {"preload": "none"}}"#,
         )
         .unwrap();
+        std::fs::write(dir.path().join("run.toml"), "benchmarks = 84\n").unwrap();
 
         let run = read_run(dir.path()).unwrap();
         assert_eq!(run.ir.len(), 1);
@@ -502,7 +539,9 @@ mod tests {
             .as_ref()
             .unwrap()
             .ends_with("callgrind.output.noop.out"));
-        assert_eq!(run.environment["glibc"], "2.36");
+        assert_eq!(run.environment["glibc"], "glibc 2.36");
+        assert_eq!(run.environment["preload"], "none");
+        assert!(!run.environment.contains_key("cpu_model"));
         assert_eq!(run.environment["benchmarks"], "84");
     }
 }

@@ -89,6 +89,15 @@ enum Cmd {
         /// Also write the markdown rendering to FILE (e.g. $GITHUB_STEP_SUMMARY).
         #[arg(long, value_name = "FILE")]
         save_markdown: Option<PathBuf>,
+        /// Judge only benchmarks whose id matches GLOB (repeatable; `*` stays within
+        /// one `/` part, `**` crosses parts), in the run and in the baselines alike, so
+        /// that a partial run does not report the rest as Missing.
+        #[arg(long, value_name = "GLOB")]
+        only: Vec<String>,
+        /// The run is a deliberate part of the suite (e.g. `ci/gate --filter`): judge
+        /// only the benchmarks it has, so baselines without a result are not Missing.
+        #[arg(long)]
+        partial: bool,
         #[command(flatten)]
         look: Look,
     },
@@ -250,9 +259,16 @@ fn run(cli: Cli) -> Result<u8> {
             output,
             save_json,
             save_markdown,
+            only,
+            partial,
             look,
         } => {
-            let comparison = match judge(&inputs, policy.as_deref()) {
+            let only = if only.is_empty() {
+                None
+            } else {
+                Some(id_globset(&only).context("bad --only glob")?)
+            };
+            let comparison = match judge(&inputs, policy.as_deref(), only.as_ref(), partial) {
                 Ok(c) => c,
                 Err((e, env)) => {
                     eprintln!("perfgate: could not judge: {e:#}");
@@ -405,7 +421,12 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .map_err(|e| (e.into(), Some(Box::new(environment))))
 }
 
-fn judge(inputs: &Inputs, policy: Option<&Path>) -> Judged<Comparison> {
+fn judge(
+    inputs: &Inputs,
+    policy: Option<&Path>,
+    only: Option<&globset::GlobSet>,
+    partial: bool,
+) -> Judged<Comparison> {
     let policy = match policy {
         Some(p) => Policy::load(p).map_err(|e| (e.into(), None))?,
         None if Path::new("perfgate.toml").is_file() => {
@@ -413,8 +434,28 @@ fn judge(inputs: &Inputs, policy: Option<&Path>) -> Judged<Comparison> {
         }
         None => Policy::default(),
     };
-    let baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
-    let run = read_run(inputs)?;
+    let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
+    let mut run = read_run(inputs)?;
+    if let Some(only) = only {
+        run.benchmarks.retain(|id, _| only.is_match(id.to_string()));
+        for b in baselines.suites.values_mut() {
+            let prefix = format!("{}/{}/", b.package, b.bench);
+            b.benchmarks
+                .retain(|key, _| only.is_match(format!("{prefix}{key}")));
+        }
+    }
+    if partial {
+        let ran: std::collections::BTreeSet<String> =
+            run.benchmarks.keys().map(ToString::to_string).collect();
+        for b in baselines.suites.values_mut() {
+            let prefix = format!("{}/{}/", b.package, b.bench);
+            b.benchmarks
+                .retain(|key, _| ran.contains(&format!("{prefix}{key}")));
+        }
+    }
+    if only.is_some() || partial {
+        baselines.suites.retain(|_, b| !b.benchmarks.is_empty());
+    }
     compare(&run, &baselines, &policy)
         .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
 }

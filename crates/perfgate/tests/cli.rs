@@ -337,3 +337,48 @@ fn accept_refuses_and_leaves_baselines_untouched() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
 }
+
+#[test]
+fn compare_only_judges_the_selected_part_of_run_and_baselines() {
+    let (dir, env, _) = accepted();
+    // A partial run: only the `compute` group's summaries.
+    let partial = core_fixtures().join("v7/perfgate-fixture-bench/fixture/compute");
+    let partial = partial.to_str().unwrap();
+    let args = |only: Option<&str>| {
+        let mut a = vec!["compare", "--baselines", "baselines", "--env", &env];
+        if let Some(g) = only {
+            a.extend(["--only", g]);
+        }
+        a.push(partial);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        perfgate(dir.path(), &a)
+    };
+    // Without --only the memory benchmark's baseline has no result: Missing, exit 1.
+    let out = run(args(None));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("memory/clone_64k"), "{}", text(&out));
+    // Scoped to the compute group, the same partial run passes.
+    let out = run(args(Some("perfgate-fixture-bench/fixture/compute/**")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A scope that selects nothing is an empty run: could not judge.
+    let out = run(args(Some("nothing/**")));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // --partial judges exactly what the run has.
+    let out = perfgate(
+        dir.path(),
+        &[
+            "compare",
+            "--baselines",
+            "baselines",
+            "--env",
+            &env,
+            "--partial",
+            partial,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("memory/clone_64k"), "{}", text(&out));
+}
