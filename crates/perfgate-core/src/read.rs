@@ -163,24 +163,23 @@ fn read_files(files: &[PathBuf], options: &ReadOptions) -> Vec<FileResult> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8);
-    if threads == 1 || files.len() < 64 {
+    // One source cache and one read buffer per thread: every summary of a bench target
+    // names the same source file, and summaries are of similar size.
+    let read_all = |part: &[PathBuf]| {
         let mut cache = SourceCache::new();
-        return files
-            .iter()
-            .map(|f| read_file_with(f, options, &mut cache))
-            .collect();
+        let mut buf = Vec::new();
+        part.iter()
+            .map(|f| read_file_into(f, options, &mut cache, &mut buf))
+            .collect::<Vec<_>>()
+    };
+    if threads == 1 || files.len() < 64 {
+        return read_all(files);
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|f| read_file(f, options))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || read_all(part)))
             .collect();
         let mut out = Vec::with_capacity(files.len());
         for (h, part) in handles.into_iter().zip(files.chunks(chunk)) {
@@ -292,26 +291,54 @@ fn read_file_with(
     options: &ReadOptions,
     cache: &mut SourceCache,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    read_file_into(path, options, cache, &mut Vec::new())
+}
+
+/// Reads `path` into `buf` (cleared first, its capacity reused) and parses it. Only the
+/// first file read into a buffer is `stat`ed (to size the buffer); the size limit is
+/// also checked on the bytes read, so later summaries cost open, read, read (end of
+/// file) and close.
+fn read_file_into(
+    path: &Path,
+    options: &ReadOptions,
+    cache: &mut SourceCache,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    if size > MAX_SUMMARY_BYTES {
+    buf.clear();
+    if buf.capacity() == 0 {
+        // The first file read into this buffer (and the only one of a stream): size it
+        // once instead of growing it by doubling.
+        let size = file.metadata().map_err(io)?.len();
+        if size > MAX_SUMMARY_BYTES {
+            return Err(ReadError::TooLarge {
+                path: path.to_owned(),
+                size,
+            });
+        }
+        buf.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    }
+    // One byte more than allowed tells a file at the limit from one above it, and
+    // bounds the read even if the file grows while being read.
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_SUMMARY_BYTES + 1),
+        buf,
+    )
+    .map_err(io)?;
+    let read = buf.len() as u64;
+    if read > MAX_SUMMARY_BYTES {
+        // The error path only: report the size the file has, not the bytes read.
+        let size = file.metadata().map_or(read, |m| m.len().max(read));
         return Err(ReadError::TooLarge {
             path: path.to_owned(),
             size,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    // Bounded even if the file grows while being read.
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(&mut file, MAX_SUMMARY_BYTES),
-        &mut bytes,
-    )
-    .map_err(io)?;
-    parse_bytes_with(path, &bytes, options, cache)
+    parse_bytes_with(path, buf, options, cache)
 }
 
 /// Parses summary text (one object, or a stream of objects); `path` names it in errors.
@@ -332,7 +359,86 @@ pub fn parse_bytes(
     parse_bytes_with(path, bytes, options, &mut SourceCache::new())
 }
 
+/// Streams at least this large are parsed in parts on several threads.
+const PARALLEL_STREAM_BYTES: usize = 4 * 1024 * 1024;
+
 fn parse_bytes_with(
+    path: &Path,
+    bytes: &[u8],
+    options: &ReadOptions,
+    cache: &mut SourceCache,
+) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+    if bytes.len() >= PARALLEL_STREAM_BYTES {
+        if let Some(out) = parse_stream_parallel(path, bytes, options) {
+            return Ok(out);
+        }
+    }
+    parse_sequential(path, bytes, options, cache)
+}
+
+/// Where a stream can be cut into parts: the starts of lines that begin with `{`, near
+/// `parts` evenly spaced offsets. A raw newline never occurs inside a JSON string, so a
+/// cut falls between two tokens.
+fn stream_cuts(bytes: &[u8], parts: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for k in 1..parts {
+        let target = (bytes.len() / parts * k).max(cuts[cuts.len() - 1] + 1);
+        let Some(rest) = bytes.get(target..) else {
+            break;
+        };
+        match rest.windows(2).position(|w| w == b"\n{") {
+            Some(i) => cuts.push(target + i + 1),
+            None => break,
+        }
+    }
+    cuts.push(bytes.len());
+    cuts
+}
+
+/// Parses a large stream in parts on a few threads. Each part starts at a line that
+/// begins with `{`; when every part is a complete sequence of summaries, the parts'
+/// values are exactly the whole stream's values, in order. Returns `None` when the
+/// stream cannot be cut or any part fails: the caller then parses the whole stream in
+/// one pass, so what is accepted, and every error and its line and column, are the same
+/// as without this.
+fn parse_stream_parallel(
+    path: &Path,
+    bytes: &[u8],
+    options: &ReadOptions,
+) -> Option<Vec<(BenchId, BenchResult)>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    if threads == 1 {
+        return None;
+    }
+    let cuts = stream_cuts(bytes, threads);
+    if cuts.len() < 3 {
+        return None;
+    }
+    let parts: Vec<&[u8]> = cuts.windows(2).map(|w| &bytes[w[0]..w[1]]).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    parse_sequential(path, part, options, &mut SourceCache::new()).ok()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut complete = true;
+        for h in handles {
+            match h.join() {
+                Ok(Some(results)) if complete => out.extend(results),
+                _ => complete = false,
+            }
+        }
+        complete.then_some(out)
+    })
+}
+
+fn parse_sequential(
     path: &Path,
     bytes: &[u8],
     options: &ReadOptions,
@@ -789,4 +895,112 @@ fn metrics_v6(s: &Summary<'_>) -> Result<Metrics, String> {
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// `n` distinct summaries made from the real `compute/scaled` one, one per line,
+    /// with `sep` put after every `"data":` (a raw newline before a nested `{` when
+    /// `sep` is `"\n"`).
+    fn stream(n: usize, sep: &str) -> String {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/v7/perfgate-fixture-bench/fixture/compute/scaled/summary.json"
+        ))
+        .unwrap();
+        let mut out = String::new();
+        for i in 0..n {
+            let one = text
+                .trim()
+                .replace(
+                    "\"function_name\":\"scaled\"",
+                    &format!("\"function_name\":\"f{i}\""),
+                )
+                .replace("compute::scaled", &format!("compute::f{i}"))
+                .replace("compute/scaled", &format!("compute/f{i}"))
+                .replace("\"data\":", &format!("\"data\":{sep}"));
+            out.push_str(&one);
+            out.push('\n');
+        }
+        assert!(
+            out.len() >= PARALLEL_STREAM_BYTES,
+            "make the test stream larger"
+        );
+        out
+    }
+
+    fn ids(v: &[(BenchId, BenchResult)]) -> Vec<String> {
+        v.iter().map(|(id, _)| id.to_string()).collect()
+    }
+
+    #[test]
+    fn cuts_fall_at_lines_that_open_an_object() {
+        let text = stream(1_000, "");
+        let cuts = stream_cuts(text.as_bytes(), 4);
+        assert_eq!(cuts.len(), 5, "{cuts:?}");
+        assert_eq!(cuts[0], 0);
+        assert_eq!(cuts[4], text.len());
+        for w in cuts.windows(2) {
+            assert!(w[0] < w[1], "{cuts:?}");
+        }
+        for &c in &cuts[1..4] {
+            assert_eq!(&text.as_bytes()[c - 1..=c], b"\n{");
+        }
+    }
+
+    #[test]
+    fn a_stream_read_in_parts_equals_one_read_in_one_pass() {
+        let opts = ReadOptions::default();
+        for sep in ["", "\n"] {
+            // With "\n" some cuts land inside an object; the parts then fail and the
+            // whole stream is read in one pass.
+            let text = stream(1_000, sep);
+            let path = Path::new("s.jsonl");
+            let all = parse_bytes(path, text.as_bytes(), &opts).unwrap();
+            let one_pass =
+                parse_sequential(path, text.as_bytes(), &opts, &mut SourceCache::new()).unwrap();
+            assert_eq!(all.len(), 1_000);
+            assert_eq!(ids(&all), ids(&one_pass));
+            assert_eq!(
+                all.iter().map(|(_, b)| b.metrics.ir()).collect::<Vec<_>>(),
+                one_pass
+                    .iter()
+                    .map(|(_, b)| b.metrics.ir())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_late_part_keeps_its_line_and_column() {
+        let text = stream(1_000, "");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[900] = "{\"version\": \"7\", oops}";
+        let bad = lines.join("\n");
+        let e = parse_bytes(
+            Path::new("s.jsonl"),
+            bad.as_bytes(),
+            &ReadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("s.jsonl:901:18:"), "{e}");
+    }
+
+    #[test]
+    fn an_oversized_first_file_is_refused_before_it_is_read() {
+        // The size check runs on the bytes read as well; here the cheap path is shown.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(MAX_SUMMARY_BYTES + 1).unwrap();
+        let e = read_file(&p, &ReadOptions::default()).unwrap_err();
+        assert!(
+            matches!(e, ReadError::TooLarge { size, .. } if size == MAX_SUMMARY_BYTES + 1),
+            "{e}"
+        );
+    }
 }
