@@ -116,23 +116,7 @@ pub fn read_paths(
     environment: Environment,
     options: &ReadOptions,
 ) -> Result<Run, ReadError> {
-    let mut files = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            let before = files.len();
-            find_summaries(path, &mut files)?;
-            if files.len() == before {
-                return Err(ReadError::NoSummaries(path.clone()));
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    let parsed = read_files(&files, options);
+    let (files, parsed) = find_and_read(paths, options)?;
     let mut all: Vec<(BenchId, BenchResult, usize)> = Vec::new();
     for (i, result) in parsed.into_iter().enumerate() {
         all.extend(result?.into_iter().map(|(id, bench)| (id, bench, i)));
@@ -158,52 +142,203 @@ pub fn read_paths(
 
 type FileResult = Result<Vec<(BenchId, BenchResult)>, ReadError>;
 
-/// Reads `files` on a few threads (summaries are many and small), keeping their order.
-fn read_files(files: &[PathBuf], options: &ReadOptions) -> Vec<FileResult> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 8);
-    // One source cache and one read buffer per thread: every summary of a bench target
-    // names the same source file, and summaries are of similar size.
-    let read_all = |part: &[PathBuf]| {
+/// Summaries handed to a reader thread at a time.
+const BATCH: usize = 32;
+
+/// Files found so far, and the readers they are handed to in batches as they are found.
+struct Found<'q> {
+    files: Vec<PathBuf>,
+    /// How many of `files` have been handed out.
+    sent: usize,
+    queue: &'q Queue,
+}
+
+/// Batches of `(index of the first file, files)` waiting for a reader; `None` once the
+/// search is over.
+type Queue = std::sync::Mutex<Option<std::sync::mpsc::Receiver<(usize, Vec<PathBuf>)>>>;
+
+impl<'q> Found<'q> {
+    fn push(&mut self, file: PathBuf, tx: &mut Sender<'_, 'q>) {
+        self.files.push(file);
+        if self.files.len() - self.sent >= BATCH {
+            self.flush(tx);
+        }
+    }
+
+    fn flush(&mut self, tx: &mut Sender<'_, 'q>) {
+        if self.sent < self.files.len() {
+            let batch = self.files[self.sent..].to_vec();
+            // The readers only stop when the sender is gone, so this cannot fail.
+            let _ = tx.send(self.sent, batch, self.queue);
+            self.sent = self.files.len();
+        }
+    }
+}
+
+/// The sending side of [`Queue`], which starts the reader threads with the first batch.
+struct Sender<'scope, 'env> {
+    tx: Option<std::sync::mpsc::Sender<(usize, Vec<PathBuf>)>>,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    readers: Vec<std::thread::ScopedJoinHandle<'scope, Vec<(usize, FileResult)>>>,
+    options: &'env ReadOptions,
+}
+
+impl<'scope, 'env> Sender<'scope, 'env> {
+    fn send(
+        &mut self,
+        start: usize,
+        batch: Vec<PathBuf>,
+        queue: &'env Queue,
+    ) -> Result<(), std::sync::mpsc::SendError<(usize, Vec<PathBuf>)>> {
+        if self.tx.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            if let Ok(mut q) = queue.lock() {
+                *q = Some(rx);
+            }
+            self.tx = Some(tx);
+            let threads = std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 8);
+            for _ in 0..threads {
+                let options = self.options;
+                self.readers
+                    .push(self.scope.spawn(move || read_batches(queue, options)));
+            }
+        }
+        match &self.tx {
+            Some(tx) => tx.send((start, batch)),
+            None => Err(std::sync::mpsc::SendError((start, batch))),
+        }
+    }
+}
+
+/// Takes batches from `queue` until it is closed and empty, reading each file; one
+/// source cache and one read buffer serve all the files this thread reads (every
+/// summary of a bench target names the same source file, and summaries are of
+/// similar size).
+fn read_batches(queue: &Queue, options: &ReadOptions) -> Vec<(usize, FileResult)> {
+    let mut cache = SourceCache::new();
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let next = match queue.lock() {
+            Ok(q) => match q.as_ref() {
+                Some(rx) => rx.recv().ok(),
+                None => None,
+            },
+            Err(_) => None,
+        };
+        let Some((start, batch)) = next else {
+            return out;
+        };
+        for (i, f) in batch.iter().enumerate() {
+            out.push((start + i, read_file_into(f, options, &mut cache, &mut buf)));
+        }
+    }
+}
+
+/// Finds the files to read (directories are searched for `summary.json`) and reads
+/// them, in the order found. Reading starts on a few threads while the search goes on:
+/// summaries are many and small, and the search is mostly waiting for the file system.
+fn find_and_read(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<(Vec<PathBuf>, Vec<FileResult>), ReadError> {
+    let queue: Queue = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        let mut tx = Sender {
+            tx: None,
+            scope,
+            readers: Vec::new(),
+            options,
+        };
+        let mut found = Found {
+            files: Vec::new(),
+            sent: 0,
+            queue: &queue,
+        };
+        let searched = find_all(paths, &mut found, &mut tx);
+        // Close the queue: the readers finish what is queued, then stop.
+        let readers = std::mem::take(&mut tx.readers);
+        let Found {
+            files, mut sent, ..
+        } = found;
+        if searched.is_ok() && tx.tx.is_some() {
+            if sent < files.len() {
+                let _ = tx.send(sent, files[sent..].to_vec(), &queue);
+            }
+            sent = files.len();
+        }
+        drop(tx);
+        let mut parsed: Vec<Option<FileResult>> = Vec::new();
+        parsed.resize_with(files.len(), || None);
+        for h in readers {
+            // A reader that panicked leaves its files unread; they are reported below.
+            if let Ok(results) = h.join() {
+                for (i, r) in results {
+                    parsed[i] = Some(r);
+                }
+            }
+        }
+        searched?;
+        // Too few files for a batch: read here.
         let mut cache = SourceCache::new();
         let mut buf = Vec::new();
-        part.iter()
-            .map(|f| read_file_into(f, options, &mut cache, &mut buf))
-            .collect::<Vec<_>>()
-    };
-    if threads == 1 || files.len() < 64 {
-        return read_all(files);
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || read_all(part)))
-            .collect();
-        let mut out = Vec::with_capacity(files.len());
-        for (h, part) in handles.into_iter().zip(files.chunks(chunk)) {
-            match h.join() {
-                Ok(results) => out.extend(results),
-                // A panic while parsing is a bug; report it against the files, never pass.
-                Err(_) => out.extend(part.iter().map(|f| {
+        for (i, f) in files.iter().enumerate().skip(sent) {
+            parsed[i] = Some(read_file_into(f, options, &mut cache, &mut buf));
+        }
+        let parsed = parsed
+            .into_iter()
+            .zip(&files)
+            .map(|(r, f)| {
+                // A panic while parsing is a bug; report it against the file, never pass.
+                r.unwrap_or_else(|| {
                     Err(ReadError::Shape {
                         path: f.clone(),
                         bench: "?".into(),
                         message: "internal error while reading this file".into(),
                     })
-                })),
-            }
-        }
-        out
+                })
+            })
+            .collect();
+        Ok((files, parsed))
     })
+}
+
+/// Adds the files named in `paths`, and the summaries found below the directories among
+/// them, to `found`. A directory without any summary is an error.
+fn find_all<'q>(
+    paths: &[PathBuf],
+    found: &mut Found<'q>,
+    tx: &mut Sender<'_, 'q>,
+) -> Result<(), ReadError> {
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ReadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let before = found.files.len();
+            find_summaries(path, found, tx)?;
+            if found.files.len() == before {
+                return Err(ReadError::NoSummaries(path.clone()));
+            }
+        } else {
+            found.push(path.clone(), tx);
+        }
+    }
+    Ok(())
 }
 
 /// Collects `summary.json` files below `dir`, sorted. Symbolic links to directories are
 /// not followed (no loops); an entry named `summary.json` must resolve to a regular file,
 /// and one that does not (a dangling or looping link, a directory, a FIFO) is an error:
 /// a result that cannot be read never just goes missing.
-fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+fn find_summaries<'q>(
+    dir: &Path,
+    out: &mut Found<'q>,
+    tx: &mut Sender<'_, 'q>,
+) -> Result<(), ReadError> {
     let io = |source| ReadError::Io {
         path: dir.to_owned(),
         source,
@@ -238,9 +373,9 @@ fn find_summaries(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
                     ),
                 });
             }
-            out.push(path);
+            out.push(path, tx);
         } else if ft.is_dir() {
-            find_summaries(&path, out)?;
+            find_summaries(&path, out, tx)?;
         }
     }
     Ok(())
@@ -926,10 +1061,6 @@ mod tests {
             out.push_str(&one);
             out.push('\n');
         }
-        assert!(
-            out.len() >= PARALLEL_STREAM_BYTES,
-            "make the test stream larger"
-        );
         out
     }
 
@@ -940,6 +1071,10 @@ mod tests {
     #[test]
     fn cuts_fall_at_lines_that_open_an_object() {
         let text = stream(1_000, "");
+        assert!(
+            text.len() >= PARALLEL_STREAM_BYTES,
+            "make the stream larger"
+        );
         let cuts = stream_cuts(text.as_bytes(), 4);
         assert_eq!(cuts.len(), 5, "{cuts:?}");
         assert_eq!(cuts[0], 0);
@@ -959,6 +1094,10 @@ mod tests {
             // With "\n" some cuts land inside an object; the parts then fail and the
             // whole stream is read in one pass.
             let text = stream(1_000, sep);
+            assert!(
+                text.len() >= PARALLEL_STREAM_BYTES,
+                "make the stream larger"
+            );
             let path = Path::new("s.jsonl");
             let all = parse_bytes(path, text.as_bytes(), &opts).unwrap();
             let one_pass =
@@ -1002,5 +1141,75 @@ mod tests {
             matches!(e, ReadError::TooLarge { size, .. } if size == MAX_SUMMARY_BYTES + 1),
             "{e}"
         );
+    }
+
+    /// `n` summaries as `<root>/pkg/fixture/compute/f<i>/summary.json`.
+    fn tree(root: &Path, n: usize) {
+        let text = stream(n, "");
+        for (i, line) in text.lines().enumerate() {
+            let d = root.join(format!("pkg/fixture/compute/f{i}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("summary.json"), line).unwrap();
+        }
+    }
+
+    #[test]
+    fn many_summaries_read_while_searching_equal_a_stream_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        tree(dir.path(), 1_000);
+        let opts = ReadOptions::default();
+        let run = read_paths(&[dir.path().to_owned()], Environment::default(), &opts).unwrap();
+        let text = stream(1_000, "");
+        let mut want = ids(&parse_bytes(Path::new("s"), text.as_bytes(), &opts).unwrap());
+        want.sort();
+        let got: Vec<String> = run.benchmarks.keys().map(ToString::to_string).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn errors_among_many_summaries_name_the_first_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        tree(dir.path(), 300);
+        let opts = ReadOptions::default();
+        // Entries are read in name order: f250 comes before f260.
+        let bad = |i: usize| {
+            dir.path()
+                .join(format!("pkg/fixture/compute/f{i}/summary.json"))
+        };
+        std::fs::write(bad(260), "{").unwrap();
+        std::fs::write(bad(250), "[]").unwrap();
+        let e = read_paths(&[dir.path().to_owned()], Environment::default(), &opts).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:1:", bad(250).display())),
+            "{e}"
+        );
+        // A search error wins over reading, even with batches already read.
+        std::fs::remove_file(bad(290)).unwrap();
+        std::fs::create_dir(bad(290)).unwrap();
+        let e = read_paths(&[dir.path().to_owned()], Environment::default(), &opts).unwrap_err();
+        assert!(
+            matches!(&e, ReadError::Io { path, .. } if *path == bad(290)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_among_many_shards_names_both_files() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        tree(a.path(), 200);
+        tree(b.path(), 3);
+        let opts = ReadOptions::default();
+        let e = read_paths(
+            &[a.path().to_owned(), b.path().to_owned()],
+            Environment::default(),
+            &opts,
+        )
+        .unwrap_err();
+        let ReadError::Duplicate { first, second, .. } = e else {
+            panic!("{e}");
+        };
+        assert!(first.starts_with(a.path()), "{first:?}");
+        assert!(second.starts_with(b.path()), "{second:?}");
     }
 }
