@@ -436,24 +436,20 @@ fn judge(
     };
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
-    if let Some(only) = only {
-        run.benchmarks.retain(|id, _| only.is_match(id.to_string()));
-        for b in baselines.suites.values_mut() {
-            let prefix = format!("{}/{}/", b.package, b.bench);
-            b.benchmarks
-                .retain(|key, _| only.is_match(format!("{prefix}{key}")));
+    if only.is_some() || partial {
+        // Scope the run with --only, then the baselines to the same scope: with
+        // --partial, to exactly the benchmarks the run has.
+        if let Some(only) = only {
+            run.benchmarks.retain(|id, _| only.is_match(id.to_string()));
         }
-    }
-    if partial {
         let ran: std::collections::BTreeSet<String> =
             run.benchmarks.keys().map(ToString::to_string).collect();
+        let keep = |id: &str| only.is_none_or(|o| o.is_match(id)) && (!partial || ran.contains(id));
         for b in baselines.suites.values_mut() {
             let prefix = format!("{}/{}/", b.package, b.bench);
             b.benchmarks
-                .retain(|key, _| ran.contains(&format!("{prefix}{key}")));
+                .retain(|key, _| keep(&format!("{prefix}{key}")));
         }
-    }
-    if only.is_some() || partial {
         baselines.suites.retain(|_, b| !b.benchmarks.is_empty());
     }
     compare(&run, &baselines, &policy)
