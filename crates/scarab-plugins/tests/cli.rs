@@ -9,19 +9,25 @@ const COMPILE: &str = env!("CARGO_BIN_EXE_fusabi-compile");
 const DEMO: &str = env!("CARGO_BIN_EXE_scarab-demo");
 const PLUGINS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins");
 
-#[test]
-fn compiles_source_to_bytecode_that_loads_with_its_header() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(COMPILE)
-        .arg(format!("{PLUGINS}/highlight.fsx"))
-        .arg("-o")
-        .arg(dir.path().join("h.fzb"))
-        .output()
-        .unwrap();
+/// Run `cmd`, assert that it succeeded (showing its stderr if not) and return its stdout.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn compiles_source_to_bytecode_that_loads_with_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(
+        Command::new(COMPILE)
+            .arg(format!("{PLUGINS}/highlight.fsx"))
+            .arg("-o")
+            .arg(dir.path().join("h.fzb")),
     );
     let bytes = std::fs::read(dir.path().join("h.fzb")).unwrap();
     assert!(bytes.starts_with(b"FZB\x01"));
@@ -42,12 +48,7 @@ fn compiles_a_directory_of_plugins() {
     for e in std::fs::read_dir(PLUGINS).unwrap() {
         cmd.arg(e.unwrap().path());
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&mut cmd);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
 }
 
@@ -78,13 +79,7 @@ fn a_missing_input_is_an_io_error() {
 
 #[test]
 fn the_demo_replays_the_sample_session() {
-    let out = Command::new(DEMO).env("RUST_LOG", "off").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = run_ok(Command::new(DEMO).env("RUST_LOG", "off"));
     for expected in [
         "[ERROR] error[E0308]: mismatched types",
         "[WARN] warning: unused variable",
@@ -99,13 +94,11 @@ fn the_demo_replays_the_sample_session() {
             "missing {expected:?} in:\n{stdout}"
         );
     }
-    let batched = Command::new(DEMO)
-        .args(["--batch", "8", "--no-metrics"])
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert!(batched.status.success());
-    let batched = String::from_utf8(batched.stdout).unwrap();
+    let batched = run_ok(
+        Command::new(DEMO)
+            .args(["--batch", "8", "--no-metrics"])
+            .env("RUST_LOG", "off"),
+    );
     // Same transformed lines, in the same order, batched or not.
     let body = |s: &str| {
         s.split("\nplugins (chain order):")
@@ -120,18 +113,12 @@ fn the_demo_replays_the_sample_session() {
 fn the_demo_reuses_its_disk_cache_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let run = || {
-        let out = Command::new(DEMO)
-            .args(["--no-metrics", "--eager", "--cache-dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        run_ok(
+            Command::new(DEMO)
+                .args(["--no-metrics", "--eager", "--cache-dir"])
+                .arg(dir.path())
+                .env("RUST_LOG", "off"),
+        )
     };
     assert!(run().contains("script cache: 0 hits (0 from disk), 6 misses"));
     assert!(run().contains("script cache: 6 hits (6 from disk), 0 misses"));
