@@ -121,6 +121,44 @@ fn markdown_when_could_not_judge() {
     insta::assert_snapshot!(markdown(&c, &MarkdownOptions::default()));
 }
 
+/// Compares a run of one suite `pkg/<bench>` against its baseline; each row is a
+/// benchmark name with its baseline and its new Ir.
+fn ir_comparison<'a>(
+    bench: &str,
+    rows: impl IntoIterator<Item = (&'a str, u64, u64)>,
+) -> Comparison {
+    let mut set = BaselineSet::default();
+    let mut run = Run {
+        environment: env(),
+        ..Run::default()
+    };
+    let mut b = Baseline {
+        schema_version: 1,
+        package: "pkg".into(),
+        bench: bench.into(),
+        source_file: None,
+        provenance: Provenance::default(),
+        environment: env(),
+        benchmarks: Default::default(),
+    };
+    for (name, old, new) in rows {
+        let id: perfgate_core::BenchId = name.parse().unwrap();
+        let mut m = Metrics::default();
+        m.insert("Ir", old);
+        b.benchmarks.insert(id.key_in_suite(), m.clone());
+        m.insert("Ir", new);
+        run.benchmarks.insert(
+            id,
+            BenchResult {
+                metrics: m,
+                source_file: None,
+            },
+        );
+    }
+    set.suites.insert(b.suite(), b);
+    compare(&run, &set, &Policy::default()).unwrap()
+}
+
 /// A run whose benchmark names carry hostile text.
 fn hostile() -> Comparison {
     let names = [
@@ -132,36 +170,7 @@ fn hostile() -> Comparison {
         format!("pkg/iai/group/{}", "x".repeat(10 * 1024)),
         "pkg/iai/group/[link](javascript:alert(1)) **bold** _em_ ~~s~~ <!-- c -->".to_owned(),
     ];
-    let mut set = BaselineSet::default();
-    let mut run = Run {
-        environment: env(),
-        ..Run::default()
-    };
-    let mut b = Baseline {
-        schema_version: 1,
-        package: "pkg".into(),
-        bench: "iai".into(),
-        source_file: None,
-        provenance: Provenance::default(),
-        environment: env(),
-        benchmarks: Default::default(),
-    };
-    for n in &names {
-        let id: perfgate_core::BenchId = n.parse().unwrap();
-        let mut m = Metrics::default();
-        m.insert("Ir", 1000);
-        b.benchmarks.insert(id.key_in_suite(), m.clone());
-        m.insert("Ir", 2000);
-        run.benchmarks.insert(
-            id,
-            BenchResult {
-                metrics: m,
-                source_file: None,
-            },
-        );
-    }
-    set.suites.insert(b.suite(), b);
-    compare(&run, &set, &Policy::default()).unwrap()
+    ir_comparison("iai", names.iter().map(|n| (n.as_str(), 1000, 2000)))
 }
 
 #[test]
@@ -203,38 +212,16 @@ fn hostile_names_cannot_drive_the_terminal() {
 
 #[test]
 fn markdown_is_capped_with_a_note_and_never_contradicts_itself() {
-    let mut set = BaselineSet::default();
-    let mut run = Run {
-        environment: env(),
-        ..Run::default()
-    };
-    let mut b = Baseline {
-        schema_version: 1,
-        package: "pkg".into(),
-        bench: "big".into(),
-        source_file: None,
-        provenance: Provenance::default(),
-        environment: env(),
-        benchmarks: Default::default(),
-    };
-    for i in 0..5000u64 {
-        let id: perfgate_core::BenchId = format!("pkg/big/group/function_with_a_long_name_{i:05}")
-            .parse()
-            .unwrap();
-        let mut m = Metrics::default();
-        m.insert("Ir", 100_000);
-        b.benchmarks.insert(id.key_in_suite(), m.clone());
-        m.insert("Ir", if i % 3 == 0 { 150_000 } else { 100_000 });
-        run.benchmarks.insert(
-            id,
-            BenchResult {
-                metrics: m,
-                source_file: None,
-            },
-        );
-    }
-    set.suites.insert(b.suite(), b);
-    let c = compare(&run, &set, &Policy::default()).unwrap();
+    let names: Vec<String> = (0..5000u64)
+        .map(|i| format!("pkg/big/group/function_with_a_long_name_{i:05}"))
+        .collect();
+    let c = ir_comparison(
+        "big",
+        names.iter().enumerate().map(|(i, n)| {
+            let new = if i % 3 == 0 { 150_000 } else { 100_000 };
+            (n.as_str(), 100_000, new)
+        }),
+    );
     let md = markdown(&c, &MarkdownOptions::default());
     assert!(md.len() < 65_000, "{}", md.len());
     assert!(md.contains("**Truncated:**"));
