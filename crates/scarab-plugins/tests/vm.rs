@@ -83,7 +83,8 @@ fn the_vm_is_replaced_after_an_error() {
     assert_eq!(p.on_output("b").unwrap(), Action::Modify("b!".into()));
 }
 
-fn template_with_panicking_host_fn() -> Arc<VmTemplate> {
+/// A runtime whose template has `Test.explode`, a host function that panics on "boom".
+fn runtime_with_panicking_host_fn() -> FusabiRuntime {
     let mut t = VmTemplate::new(Arc::new(HostState::default()));
     t.register_function("Test.explode", 1, |_vm, args| {
         if args.first() == Some(&Value::Str("boom".into())) {
@@ -91,16 +92,16 @@ fn template_with_panicking_host_fn() -> Arc<VmTemplate> {
         }
         Err(VmError::Runtime("not boom".into()))
     });
-    Arc::new(t)
+    FusabiRuntime {
+        template: Arc::new(t),
+        ..FusabiRuntime::default()
+    }
 }
 
 #[test]
 fn a_panic_inside_the_vm_is_caught_and_disables_the_plugin() {
     std::panic::set_hook(Box::new(|_| {}));
-    let rt = FusabiRuntime {
-        template: template_with_panicking_host_fn(),
-        ..FusabiRuntime::default()
-    };
+    let rt = runtime_with_panicking_host_fn();
     let src = "// @name exploder\nlet f line =\n  let r = Test.explode line in Continue\nin\n{ on_output = f }\n";
     let mut p = FusabiPlugin::from_source(src, "exploder.fsx", rt.clone()).unwrap();
     let e = p.on_output("boom").unwrap_err();
@@ -120,10 +121,7 @@ fn a_panic_inside_the_vm_is_caught_and_disables_the_plugin() {
 #[test]
 fn a_panic_while_loading_is_caught_and_names_the_file() {
     std::panic::set_hook(Box::new(|_| {}));
-    let rt = FusabiRuntime {
-        template: template_with_panicking_host_fn(),
-        ..FusabiRuntime::default()
-    };
+    let rt = runtime_with_panicking_host_fn();
     // The script's top level runs at load time and panics there.
     let src = "// @name loadbomb\nlet r = Test.explode \"boom\" in\nlet f l = Continue in\n{ on_output = f }\n";
     let mut p = FusabiPlugin::from_source(src, "loadbomb.fsx", rt.clone()).unwrap();
