@@ -264,18 +264,7 @@ pub async fn publish(
     opts: &CheckOptions,
 ) -> Result<Published, ApiError> {
     match opts.mode {
-        ReportMode::Status => {
-            post_status(
-                client,
-                repo,
-                &report.head_sha,
-                report.outcome,
-                &report.title,
-                report.details_url.as_deref(),
-            )
-            .await?;
-            Ok(Published::Status)
-        }
+        ReportMode::Status => publish_status(client, repo, report).await,
         ReportMode::Check => publish_check_run(client, repo, report, opts).await,
         ReportMode::Auto => match publish_check_run(client, repo, report, opts).await {
             Err(e)
@@ -285,20 +274,30 @@ pub async fn publish(
                 ) =>
             {
                 tracing::warn!(error = %e, "cannot create check runs with these credentials; using a commit status");
-                post_status(
-                    client,
-                    repo,
-                    &report.head_sha,
-                    report.outcome,
-                    &report.title,
-                    report.details_url.as_deref(),
-                )
-                .await?;
-                Ok(Published::Status)
+                publish_status(client, repo, report).await
             }
             other => other,
         },
     }
+}
+
+/// Publishes the verdict as a commit status (the `status` mode, and `auto`'s
+/// fallback when check runs are refused).
+async fn publish_status(
+    client: &GithubClient,
+    repo: &Repo,
+    report: &CheckReport,
+) -> Result<Published, ApiError> {
+    post_status(
+        client,
+        repo,
+        &report.head_sha,
+        report.outcome,
+        &report.title,
+        report.details_url.as_deref(),
+    )
+    .await?;
+    Ok(Published::Status)
 }
 
 fn output(report: &CheckReport, annotations: &[Annotation]) -> Value {
