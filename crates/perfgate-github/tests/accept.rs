@@ -169,6 +169,16 @@ fn comment_event(action: &str, login: &str, user_type: &str, body: &str) -> Vec<
     serde_json::to_vec(&p).unwrap()
 }
 
+/// Delivers a newly created comment by the human user `login`.
+async fn new_comment(h: &GithubHandler, login: &str, body: &str) -> Handled {
+    h.dispatch(
+        "issue_comment",
+        &comment_event("created", login, "User", body),
+    )
+    .await
+    .unwrap()
+}
+
 fn button_event(identifier: &str, sender: &str, head_sha: &str) -> Vec<u8> {
     let mut p = webhook("check_run_requested_action");
     p["check_run"]["name"] = json!("perfgate");
@@ -286,18 +296,12 @@ async fn post_of_the_core_sample_fixture() {
 async fn accept_by_maintainer_commits_baselines_and_turns_the_check_green() {
     let fake = scenario().await;
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event(
-                "created",
-                "maint",
-                "User",
-                "Thanks!\n\n/perfgate accept the new loader validates plugins",
-            ),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(
+        &h,
+        "maint",
+        "Thanks!\n\n/perfgate accept the new loader validates plugins",
+    )
+    .await;
     let Handled::Accept(AcceptOutcome::Accepted {
         files,
         new_head,
@@ -352,13 +356,7 @@ async fn accept_by_maintainer_commits_baselines_and_turns_the_check_green() {
 async fn accept_from_read_only_user_is_refused_with_reply() {
     let fake = scenario().await;
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "reader", "User", "/perfgate accept please"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "reader", "/perfgate accept please").await;
     assert!(
         matches!(out, Handled::Accept(AcceptOutcome::Refused(Refusal::NotPermitted { ref permission, .. })) if permission == "read"),
         "{out:?}"
@@ -385,25 +383,13 @@ async fn accept_by_maintain_role_is_honoured_and_triage_is_refused() {
         .permissions
         .insert("triager".into(), "triage".into());
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "triager", "User", "/perfgate accept x"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "triager", "/perfgate accept x").await;
     assert!(
         matches!(out, Handled::Accept(AcceptOutcome::Refused(Refusal::NotPermitted { ref permission, .. })) if permission == "read"),
         "{out:?}"
     );
     assert!(fake.st().commits.is_empty());
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "keeper", "User", "/perfgate accept intended"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "keeper", "/perfgate accept intended").await;
     assert!(
         matches!(out, Handled::Accept(AcceptOutcome::Accepted { .. })),
         "{out:?}"
@@ -436,13 +422,7 @@ fn refusal_replies_escape_outside_values() {
 async fn accept_from_non_collaborator_is_refused() {
     let fake = scenario().await;
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "stranger", "User", "/perfgate accept x"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "stranger", "/perfgate accept x").await;
     assert!(
         matches!(
             out,
@@ -514,13 +494,7 @@ async fn accept_in_quoted_text_or_code_is_not_a_command() {
         "Run this:\n```\n/perfgate accept whatever\n```",
         "    /perfgate accept indented code",
     ] {
-        let out = h
-            .dispatch(
-                "issue_comment",
-                &comment_event("created", "admin-user", "User", body),
-            )
-            .await
-            .unwrap();
+        let out = new_comment(&h, "admin-user", body).await;
         assert_eq!(out, Handled::Ignored("no command"), "{body}");
     }
     assert_eq!(fake.st().seen.len(), before);
@@ -530,13 +504,7 @@ async fn accept_in_quoted_text_or_code_is_not_a_command() {
 async fn accept_needs_a_reason() {
     let fake = scenario().await;
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "maint", "User", "/perfgate accept"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "maint", "/perfgate accept").await;
     assert_eq!(
         out,
         Handled::Accept(AcceptOutcome::Refused(Refusal::NoReason))
@@ -549,13 +517,7 @@ async fn accept_when_results_are_for_an_older_push_is_refused() {
     // The author pushed again; the gate has not reported for the new head.
     fake.st().head_sha = "1111111111111111111111111111111111111111".into();
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "maint", "User", "/perfgate accept ok"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "maint", "/perfgate accept ok").await;
     assert!(
         matches!(
             out,
@@ -583,13 +545,7 @@ async fn accept_with_stale_results_directory_is_refused() {
     )
     .unwrap();
     let h = handler(&fake, ResultsSource::Dir(dir.path().to_path_buf()));
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "maint", "User", "/perfgate accept ok"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "maint", "/perfgate accept ok").await;
     let Handled::Accept(AcceptOutcome::Refused(Refusal::Stale {
         results_sha,
         head_sha,
@@ -633,13 +589,7 @@ async fn accept_on_a_fork_branch_is_refused() {
     let fake = scenario().await;
     fake.st().head_repo = "someone/Hello-World".into();
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event("created", "maint", "User", "/perfgate accept ok"),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "maint", "/perfgate accept ok").await;
     assert!(
         matches!(
             out,
@@ -862,18 +812,7 @@ async fn hostile_benchmark_name_and_reason_are_escaped() {
     }
     // A hostile reason in the accept reply is escaped too.
     let h = handler(&fake, ResultsSource::CheckRun);
-    let out = h
-        .dispatch(
-            "issue_comment",
-            &comment_event(
-                "created",
-                "maint",
-                "User",
-                "/perfgate accept <b>@org/team</b> | ok",
-            ),
-        )
-        .await
-        .unwrap();
+    let out = new_comment(&h, "maint", "/perfgate accept <b>@org/team</b> | ok").await;
     assert!(
         matches!(out, Handled::Accept(AcceptOutcome::Accepted { .. })),
         "{out:?}"
