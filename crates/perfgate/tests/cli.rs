@@ -25,6 +25,13 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// `perfgate compare --baselines baselines --env <env> <args...>` in `dir`.
+fn compare_in(dir: &Path, env: &str, args: &[&str]) -> Output {
+    let mut all = vec!["compare", "--baselines", "baselines", "--env", env];
+    all.extend_from_slice(args);
+    perfgate(dir, &all)
+}
+
 /// A work dir with an environment file and baselines accepted from the v7 fixtures.
 fn accepted() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -57,17 +64,7 @@ fn accepted() -> (tempfile::TempDir, String, String) {
 #[test]
 fn same_results_pass_with_exit_0() {
     let (dir, env, results) = accepted();
-    let out = perfgate(
-        dir.path(),
-        &[
-            "compare",
-            "--baselines",
-            "baselines",
-            "--env",
-            &env,
-            &results,
-        ],
-    );
+    let out = compare_in(dir.path(), &env, &[&results]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains('\u{1b}'), "no colour when piped");
 }
@@ -83,19 +80,7 @@ fn usage_errors_exit_2() {
 fn unreadable_inputs_exit_2_and_save_a_could_not_judge_document() {
     let (dir, env, _) = accepted();
     std::fs::write(dir.path().join("bad.json"), "{\"version\": \"7\", trunc").unwrap();
-    let out = perfgate(
-        dir.path(),
-        &[
-            "compare",
-            "--baselines",
-            "baselines",
-            "--env",
-            &env,
-            "--save-json",
-            "out.json",
-            "bad.json",
-        ],
-    );
+    let out = compare_in(dir.path(), &env, &["--save-json", "out.json", "bad.json"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("bad.json:1:"), "{}", text(&out));
     let saved = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
@@ -119,18 +104,7 @@ fn unreadable_result_directories_exit_2_naming_the_path() {
         ("plain/results", "plain/results"),
         ("tree", "tree/g/f/summary.json"),
     ] {
-        let out = perfgate(
-            dir.path(),
-            &[
-                "compare",
-                "--baselines",
-                "baselines",
-                "--env",
-                &env,
-                &results,
-                arg,
-            ],
-        );
+        let out = compare_in(dir.path(), &env, &[&results, arg]);
         assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
         assert!(text(&out).contains(named), "{arg}: {}", text(&out));
     }
@@ -144,17 +118,7 @@ fn bad_policy_exits_2_with_line() {
         "metric = \"Ir\"\nthreshold = 1\n",
     )
     .unwrap();
-    let out = perfgate(
-        dir.path(),
-        &[
-            "compare",
-            "--baselines",
-            "baselines",
-            "--env",
-            &env,
-            &results,
-        ],
-    );
+    let out = compare_in(dir.path(), &env, &[&results]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("perfgate.toml:2:"), "{}", text(&out));
 }
@@ -344,41 +308,19 @@ fn compare_only_judges_the_selected_part_of_run_and_baselines() {
     // A partial run: only the `compute` group's summaries.
     let partial = core_fixtures().join("v7/perfgate-fixture-bench/fixture/compute");
     let partial = partial.to_str().unwrap();
-    let args = |only: Option<&str>| {
-        let mut a = vec!["compare", "--baselines", "baselines", "--env", &env];
-        if let Some(g) = only {
-            a.extend(["--only", g]);
-        }
-        a.push(partial);
-        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    let run = |a: Vec<String>| {
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        perfgate(dir.path(), &a)
-    };
+    let only = |scope: &str| compare_in(dir.path(), &env, &["--only", scope, partial]);
     // Without --only the memory benchmark's baseline has no result: Missing, exit 1.
-    let out = run(args(None));
+    let out = compare_in(dir.path(), &env, &[partial]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("memory/clone_64k"), "{}", text(&out));
     // Scoped to the compute group, the same partial run passes.
-    let out = run(args(Some("perfgate-fixture-bench/fixture/compute/**")));
+    let out = only("perfgate-fixture-bench/fixture/compute/**");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // A scope that selects nothing is an empty run: could not judge.
-    let out = run(args(Some("nothing/**")));
+    let out = only("nothing/**");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     // --partial judges exactly what the run has.
-    let out = perfgate(
-        dir.path(),
-        &[
-            "compare",
-            "--baselines",
-            "baselines",
-            "--env",
-            &env,
-            "--partial",
-            partial,
-        ],
-    );
+    let out = compare_in(dir.path(), &env, &["--partial", partial]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains("memory/clone_64k"), "{}", text(&out));
 }
