@@ -267,18 +267,22 @@ pub async fn publish(
         ReportMode::Status => publish_status(client, repo, report).await,
         ReportMode::Check => publish_check_run(client, repo, report, opts).await,
         ReportMode::Auto => match publish_check_run(client, repo, report, opts).await {
-            Err(e)
-                if matches!(
-                    e.status(),
-                    Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-                ) =>
-            {
+            Err(e) if check_runs_refused(&e) => {
                 tracing::warn!(error = %e, "cannot create check runs with these credentials; using a commit status");
                 publish_status(client, repo, report).await
             }
             other => other,
         },
     }
+}
+
+/// Whether `e` is GitHub refusing check runs to these credentials (403 or
+/// 404), the case in which `auto` mode falls back to a commit status.
+pub(crate) fn check_runs_refused(e: &ApiError) -> bool {
+    matches!(
+        e.status(),
+        Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+    )
 }
 
 /// Publishes the verdict as a commit status (the `status` mode, and `auto`'s
@@ -515,12 +519,7 @@ pub async fn mark_pending(
         });
         match create_check_run(client, repo, sha, body, None).await {
             Ok(id) => return Ok(Published::CheckRun { id, requests: 1 }),
-            Err(e)
-                if mode == ReportMode::Auto
-                    && matches!(
-                        e.status(),
-                        Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-                    ) => {}
+            Err(e) if mode == ReportMode::Auto && check_runs_refused(&e) => {}
             Err(e) => return Err(e),
         }
     }

@@ -332,10 +332,7 @@ impl GithubHandler {
             match find_check_run(&client, &repo, &sha).await {
                 Ok(Some(_)) => return Ok(Handled::Ignored("commit already has a perfgate check")),
                 Ok(None) => {}
-                Err(e)
-                    if self.mode == ReportMode::Auto
-                        && e.status()
-                            .is_some_and(|s| s.as_u16() == 403 || s.as_u16() == 404) => {}
+                Err(e) if self.mode == ReportMode::Auto && check::check_runs_refused(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
