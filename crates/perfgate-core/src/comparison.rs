@@ -126,6 +126,18 @@ pub struct EnvironmentCheck {
     pub current: Environment,
 }
 
+impl EnvironmentCheck {
+    /// `the environment differs from the baselines' (field, …)`: the one sentence both
+    /// a gate reason and a warning use.
+    pub(crate) fn difference_sentence(&self) -> String {
+        let fields: Vec<&str> = self.changes.iter().map(|c| c.field.as_str()).collect();
+        format!(
+            "the environment differs from the baselines' ({})",
+            fields.join(", ")
+        )
+    }
+}
+
 /// Number of benchmarks per verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -405,11 +417,7 @@ fn derive_gate(
     }
     if let Some(env) = environment {
         if env.verdict == RunVerdict::EnvironmentChanged && env.action == Action::Fail {
-            let fields: Vec<&str> = env.changes.iter().map(|c| c.field.as_str()).collect();
-            reasons.push(format!(
-                "the environment differs from the baselines' ({})",
-                fields.join(", ")
-            ));
+            reasons.push(env.difference_sentence());
         }
     }
     let gate = if reasons.is_empty() {

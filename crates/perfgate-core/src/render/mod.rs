@@ -88,11 +88,7 @@ pub(crate) fn warning_lines(c: &Comparison) -> Vec<String> {
     }
     if let Some(e) = &c.environment {
         if !e.changes.is_empty() && e.action == Action::Warn {
-            let fields: Vec<&str> = e.changes.iter().map(|c| c.field.as_str()).collect();
-            out.push(format!(
-                "the environment differs from the baselines' ({})",
-                fields.join(", ")
-            ));
+            out.push(e.difference_sentence());
         }
     }
     out
