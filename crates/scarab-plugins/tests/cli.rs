@@ -78,6 +78,30 @@ fn a_missing_input_is_an_io_error() {
 }
 
 #[test]
+fn a_device_or_fifo_input_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.fsx");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    for input in [std::path::Path::new("/dev/zero"), fifo.as_path()] {
+        // Without the bound, /dev/zero is read until memory runs out and the FIFO
+        // blocks the open forever.
+        let out = Command::new(COMPILE)
+            .arg("--check")
+            .arg(input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", input.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("{}: ", input.display()))
+                && stderr.contains("not a regular file"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn the_demo_replays_the_sample_session() {
     let stdout = run_ok(Command::new(DEMO).env("RUST_LOG", "off"));
     for expected in [

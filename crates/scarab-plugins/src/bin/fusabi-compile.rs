@@ -72,7 +72,8 @@ fn compile_one(input: &Path, out: &Path, check: bool) -> Result<usize, LoadError
         let path = path.to_owned();
         move |source| LoadError::Io { path, source }
     };
-    let bytes = std::fs::read(input).map_err(io(input))?;
+    // Bounded: a FIFO or a device is refused, never more than the bound is read.
+    let bytes = scarab_plugins::fusabi::plugin::read_plugin_file(input)?;
     if bytes.len() as u64 > scarab_plugins::MAX_FSX_BYTES {
         return Err(LoadError::TooLarge {
             path: input.to_owned(),

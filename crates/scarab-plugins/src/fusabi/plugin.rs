@@ -124,42 +124,8 @@ impl FusabiPlugin {
     /// The form is told by the `FZB\x01` magic. A file named `*.fzb` without the magic
     /// is reported as bad bytecode rather than compiled as source.
     pub fn from_path(path: impl AsRef<Path>, runtime: FusabiRuntime) -> Result<Self, LoadError> {
-        use std::io::Read;
         let path = path.as_ref();
-        let io = |source| LoadError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        // A FIFO would block the open and a device could be read without end.
-        let kind = std::fs::metadata(path).map_err(io)?.file_type();
-        if !kind.is_file() && !kind.is_dir() {
-            return Err(io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file",
-            )));
-        }
-        // Never more than one byte past the larger bound is read, even if the file
-        // grows while it is being read.
-        let limit = MAX_FZB_BYTES.max(MAX_FSX_BYTES);
-        let file = std::fs::File::open(path).map_err(io)?;
-        let mut bytes = Vec::new();
-        file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-        if bytes.len() as u64 > limit {
-            let (limit, kind) = if is_bytecode(&bytes) {
-                (MAX_FZB_BYTES, ".fzb")
-            } else {
-                (MAX_FSX_BYTES, ".fsx")
-            };
-            // At least this many bytes; the real size when the file system knows it.
-            let read = bytes.len() as u64;
-            let size = std::fs::metadata(path).map_or(read, |m| m.len().max(read));
-            return Err(LoadError::TooLarge {
-                path: path.to_owned(),
-                size,
-                limit,
-                kind,
-            });
-        }
+        let bytes = read_plugin_file(path)?;
         Self::from_bytes(bytes, path, runtime)
     }
 
@@ -571,4 +537,47 @@ impl Plugin for FusabiPlugin {
         }
         self.call_hook(Hook::Unload, &[Value::Unit]).map(|_| ())
     }
+}
+
+/// Read a plugin file's bytes, bounded: anything that is not a regular file (a FIFO
+/// would block the open, a device could be read without end) is refused, and never
+/// more than one byte past the size bound ([`MAX_FZB_BYTES`] for bytecode,
+/// [`MAX_FSX_BYTES`] for source) is read. Errors name `path`.
+pub fn read_plugin_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let io = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    // A FIFO would block the open and a device could be read without end.
+    let kind = std::fs::metadata(path).map_err(io)?.file_type();
+    if !kind.is_file() && !kind.is_dir() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    // Never more than one byte past the larger bound is read, even if the file
+    // grows while it is being read.
+    let limit = MAX_FZB_BYTES.max(MAX_FSX_BYTES);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        let (limit, kind) = if is_bytecode(&bytes) {
+            (MAX_FZB_BYTES, ".fzb")
+        } else {
+            (MAX_FSX_BYTES, ".fsx")
+        };
+        // At least this many bytes; the real size when the file system knows it.
+        let read = bytes.len() as u64;
+        let size = std::fs::metadata(path).map_or(read, |m| m.len().max(read));
+        return Err(LoadError::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+            kind,
+        });
+    }
+    Ok(bytes)
 }
