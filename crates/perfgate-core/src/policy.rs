@@ -174,16 +174,26 @@ pub fn id_globset(patterns: &[String]) -> Result<globset::GlobSet, globset::Erro
     b.build()
 }
 
+/// A [`PolicyError::Invalid`] at byte `offset` of `text`.
+fn invalid_at(path: &Path, text: &str, offset: usize, message: String) -> PolicyError {
+    let (line, column) = line_col(text, offset);
+    PolicyError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
 fn check_threshold(path: &Path, text: &str, t: &Spanned<f64>) -> Result<f64, PolicyError> {
     let v = *t.get_ref();
     if !v.is_finite() || v < 0.0 {
-        let (line, column) = line_col(text, t.span().start);
-        return Err(PolicyError::Invalid {
-            path: path.to_owned(),
-            line,
-            column,
-            message: format!("threshold_pct must be a finite number >= 0, found {v}"),
-        });
+        return Err(invalid_at(
+            path,
+            text,
+            t.span().start,
+            format!("threshold_pct must be a finite number >= 0, found {v}"),
+        ));
     }
     Ok(v)
 }
@@ -203,13 +213,12 @@ impl Policy {
         let mut p = Policy::default();
         if let Some(m) = raw.metric {
             if m.get_ref().trim().is_empty() {
-                let (line, column) = line_col(text, m.span().start);
-                return Err(PolicyError::Invalid {
-                    path: path.to_owned(),
-                    line,
-                    column,
-                    message: "metric must not be empty (e.g. \"Ir\")".into(),
-                });
+                return Err(invalid_at(
+                    path,
+                    text,
+                    m.span().start,
+                    "metric must not be empty (e.g. \"Ir\")".into(),
+                ));
             }
             p.metric = m.into_inner();
         }
@@ -234,30 +243,23 @@ impl Policy {
                 let name = f.get_ref().as_str();
                 let extra = name.strip_prefix("extra.").is_some_and(|k| !k.is_empty());
                 if !extra && !Environment::FIELD_NAMES.contains(&name) {
-                    let (line, column) = line_col(text, f.span().start);
-                    return Err(PolicyError::Invalid {
-                        path: path.to_owned(),
-                        line,
-                        column,
-                        message: format!(
+                    return Err(invalid_at(
+                        path,
+                        text,
+                        f.span().start,
+                        format!(
                             "unknown environment field {:?}; expected one of {} or extra.<name>",
                             f.get_ref(),
                             Environment::FIELD_NAMES.join(", ")
                         ),
-                    });
+                    ));
                 }
                 p.drift_ignore.push(f.into_inner());
             }
         }
         for o in raw.overrides {
             let matcher = id_glob(o.pattern.get_ref()).map_err(|e| {
-                let (line, column) = line_col(text, o.pattern.span().start);
-                PolicyError::Invalid {
-                    path: path.to_owned(),
-                    line,
-                    column,
-                    message: format!("bad glob: {e}"),
-                }
+                invalid_at(path, text, o.pattern.span().start, format!("bad glob: {e}"))
             })?;
             let threshold_pct = match &o.threshold_pct {
                 Some(t) => Some(check_threshold(path, text, t)?),
