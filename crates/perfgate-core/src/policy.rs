@@ -159,17 +159,19 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Builds a glob matcher where `*` stays within one id part.
 pub(crate) fn id_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    Ok(GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()?
-        .compile_matcher())
+    Ok(id_pattern(pattern)?.compile_matcher())
+}
+
+/// One benchmark-id pattern: `*` stays within one id part.
+fn id_pattern(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    GlobBuilder::new(pattern).literal_separator(true).build()
 }
 
 /// Builds a [`globset::GlobSet`] over benchmark ids from patterns (`*` within one part).
 pub fn id_globset(patterns: &[String]) -> Result<globset::GlobSet, globset::Error> {
     let mut b = globset::GlobSetBuilder::new();
     for p in patterns {
-        b.add(GlobBuilder::new(p).literal_separator(true).build()?);
+        b.add(id_pattern(p)?);
     }
     b.build()
 }
