@@ -44,7 +44,7 @@ use base64::Engine;
 use http::{Method, StatusCode};
 use perfgate_core::baseline::{plan_accept, AcceptOptions, DEFAULT_METRICS};
 use perfgate_core::render::escape_markdown;
-use perfgate_core::{BaselineSet, Policy, Provenance};
+use perfgate_core::{BaselineError, BaselineSet, Policy, Provenance};
 use serde_json::{json, Value};
 
 use crate::client::{encode_path, encode_segment, ApiError, GithubClient, Idempotency};
@@ -619,12 +619,14 @@ pub async fn accept(
             existing.push((rel, f.text, f.sha));
         }
     }
-    let set = BaselineSet::from_texts(existing.iter().map(|(p, t, _)| (p.as_path(), t.as_str())))
-        .map_err(|e| AcceptError::RepoFile {
+    // Both baseline sets (before and after the plan) are read from `dir` on the branch.
+    let unreadable_baselines = |e: BaselineError| AcceptError::RepoFile {
         path: dir.to_string(),
         branch: head_ref.clone(),
         reason: e.to_string(),
-    })?;
+    };
+    let set = BaselineSet::from_texts(existing.iter().map(|(p, t, _)| (p.as_path(), t.as_str())))
+        .map_err(&unreadable_baselines)?;
     let provenance = Provenance {
         commit: head_sha.clone(),
         accepted_at: now_rfc3339(),
@@ -687,11 +689,7 @@ pub async fn accept(
         merged.push((f.relative_path.clone(), f.contents.clone()));
     }
     let new_set = BaselineSet::from_texts(merged.iter().map(|(p, t)| (p.as_path(), t.as_str())))
-        .map_err(|e| AcceptError::RepoFile {
-            path: dir.to_string(),
-            branch: head_ref.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(&unreadable_baselines)?;
     let policy = match get_file(client, pr, &cfg.policy_path, &head_ref).await? {
         Some(f) => Policy::parse(Path::new(&cfg.policy_path), &f.text).map_err(|e| {
             AcceptError::RepoFile {
