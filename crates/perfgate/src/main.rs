@@ -263,11 +263,7 @@ fn run(cli: Cli) -> Result<u8> {
             partial,
             look,
         } => {
-            let only = if only.is_empty() {
-                None
-            } else {
-                Some(id_globset(&only).context("bad --only glob")?)
-            };
+            let only = only_globs(&only)?;
             let comparison = match judge(&inputs, policy.as_deref(), only.as_ref(), partial) {
                 Ok(c) => c,
                 Err((e, env)) => {
@@ -309,11 +305,7 @@ fn run(cli: Cli) -> Result<u8> {
             if reason.trim().is_empty() {
                 bail!("--reason must say why the new numbers are right");
             }
-            let globs = if only.is_empty() {
-                None
-            } else {
-                Some(id_globset(&only).context("bad --only glob")?)
-            };
+            let globs = only_globs(&only)?;
             let run = read_run(&inputs).map_err(|(e, _)| e)?;
             let provenance = Provenance {
                 commit: commit
@@ -399,6 +391,14 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
+}
+
+/// The `--only` patterns as one glob set; `None` when there are none.
+fn only_globs(only: &[String]) -> Result<Option<globset::GlobSet>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(id_globset(only).context("bad --only glob")?))
 }
 
 fn exit_code(code: i32) -> u8 {
