@@ -264,32 +264,29 @@ fn run(cli: Cli) -> Result<u8> {
             look,
         } => {
             let only = only_globs(&only)?;
+            // The --save-json and --save-markdown copies, written whatever the verdict.
+            let save = |c: &Comparison| -> Result<()> {
+                if let Some(p) = &save_json {
+                    emit(Some(p), &c.to_json())?;
+                }
+                if let Some(p) = &save_markdown {
+                    emit(Some(p), &render::markdown(c, &MarkdownOptions::default()))?;
+                }
+                Ok(())
+            };
             let comparison = match judge(&inputs, policy.as_deref(), only.as_ref(), partial) {
                 Ok(c) => c,
                 Err((e, env)) => {
                     eprintln!("perfgate: could not judge: {e:#}");
                     let c = Comparison::could_not_judge(format!("{e:#}"), env.map(|b| *b));
-                    if let Some(p) = &save_json {
-                        emit(Some(p), &c.to_json())?;
-                    }
-                    if let Some(p) = &save_markdown {
-                        emit(Some(p), &render::markdown(&c, &MarkdownOptions::default()))?;
-                    }
+                    save(&c)?;
                     if format == FormatArg::Json {
                         emit(output.as_deref(), &c.to_json())?;
                     }
                     return Ok(2);
                 }
             };
-            if let Some(p) = &save_json {
-                emit(Some(p), &comparison.to_json())?;
-            }
-            if let Some(p) = &save_markdown {
-                emit(
-                    Some(p),
-                    &render::markdown(&comparison, &MarkdownOptions::default()),
-                )?;
-            }
+            save(&comparison)?;
             let text = render_as(&comparison, format, output.is_some(), &look);
             emit(output.as_deref(), &text)?;
             Ok(exit_code(comparison.exit_code()))
