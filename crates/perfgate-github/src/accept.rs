@@ -47,7 +47,9 @@ use perfgate_core::render::escape_markdown;
 use perfgate_core::{BaselineError, BaselineSet, Policy, Provenance};
 use serde_json::{json, Value};
 
-use crate::client::{encode_path, encode_segment, ApiError, GithubClient, Idempotency};
+use crate::client::{
+    decode_contents, encode_path, encode_segment, ApiError, GithubClient, Idempotency,
+};
 use crate::comment::PullRequest;
 use crate::report::{self, PostOptions};
 use crate::results::{ResultsError, ResultsSource};
@@ -386,10 +388,7 @@ async fn get_file(
         .get("sha")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("no blob sha"))?;
-    let compact: String = content.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|e| bad(&format!("bad base64: {e}")))?;
+    let bytes = decode_contents(content).map_err(|e| bad(&format!("bad base64: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8"))?;
     Ok(Some(RepoFile {
         text,

@@ -471,6 +471,13 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
+/// Decodes the `content` of a contents-API answer: base64 broken into lines.
+pub(crate) fn decode_contents(b64: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact)
+}
+
 /// Encodes a repository file path, keeping `/` between segments.
 pub fn encode_path(path: &str) -> String {
     path.split('/')

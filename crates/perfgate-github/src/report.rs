@@ -16,13 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
-use base64::Engine;
-
 use perfgate_core::render::{markdown, MarkdownOptions};
 use perfgate_core::{Comparison, Gate, Verdict};
 
 use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
-use crate::client::{encode_path, encode_segment, ApiError, GithubClient};
+use crate::client::{decode_contents, encode_path, encode_segment, ApiError, GithubClient};
 use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
 
 /// Marker in a check run's `output.text` before the embedded comparison JSON.
@@ -283,13 +281,7 @@ pub async fn read_sources(
                         .body
                         .get("content")
                         .and_then(serde_json::Value::as_str)
-                        .and_then(|b64| {
-                            let compact: String =
-                                b64.chars().filter(|c| !c.is_whitespace()).collect();
-                            base64::engine::general_purpose::STANDARD
-                                .decode(compact)
-                                .ok()
-                        })
+                        .and_then(|b64| decode_contents(b64).ok())
                         .and_then(|bytes| String::from_utf8(bytes).ok()),
                     Err(e) => {
                         tracing::warn!(%file, error = %e, "bench file not readable; annotating line 1");
