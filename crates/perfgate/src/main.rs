@@ -424,11 +424,9 @@ fn judge(
     only: Option<&globset::GlobSet>,
     partial: bool,
 ) -> Judged<Comparison> {
-    let policy = match policy {
+    let default = Path::new("perfgate.toml");
+    let policy = match policy.or_else(|| default.is_file().then_some(default)) {
         Some(p) => Policy::load(p).map_err(|e| (e.into(), None))?,
-        None if Path::new("perfgate.toml").is_file() => {
-            Policy::load(Path::new("perfgate.toml")).map_err(|e| (e.into(), None))?
-        }
         None => Policy::default(),
     };
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
