@@ -354,11 +354,6 @@ pub async fn post(
     })
 }
 
-/// The repository of a pull request (helper for callers holding only a repo).
-pub fn repo_of(pr: &PullRequest) -> &Repo {
-    &pr.repo
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
