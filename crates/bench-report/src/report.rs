@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::annotate::Profile;
+use crate::annotate::{FunctionCost, Profile};
 use crate::fit::{linear_fit, LinearFit};
 use crate::run::{BenchName, IrResult, Run, WallResult};
 
@@ -958,6 +958,26 @@ pub fn recommendations(
     out
 }
 
+/// A `| Function | <cost> | Share |` table of `rows`, each share of `total_ir`.
+fn function_table<'a>(
+    o: &mut String,
+    cost: &str,
+    rows: impl Iterator<Item = &'a FunctionCost>,
+    total_ir: u64,
+) {
+    let _ = writeln!(o, "| Function | {cost} | Share |");
+    let _ = writeln!(o, "|---|---:|---:|");
+    for f in rows {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} |",
+            f.function.replace('|', "\\|"),
+            fmt_count(f.inclusive_ir),
+            fmt_pct(f.inclusive_ir as f64 / total_ir.max(1) as f64)
+        );
+    }
+}
+
 fn bottleneck_section(
     o: &mut String,
     v: &View<'_>,
@@ -977,33 +997,13 @@ fn bottleneck_section(
         match p {
             Ok(p) => {
                 let _ = writeln!(o, "Total: {} Ir.\n", fmt_count(p.total_ir));
-                let _ = writeln!(o, "| Function | Inclusive Ir | Share |");
-                let _ = writeln!(o, "|---|---:|---:|");
-                for f in p.functions.iter().take(10) {
-                    let _ = writeln!(
-                        o,
-                        "| `{}` | {} | {} |",
-                        f.function.replace('|', "\\|"),
-                        fmt_count(f.inclusive_ir),
-                        fmt_pct(f.inclusive_ir as f64 / p.total_ir.max(1) as f64)
-                    );
-                }
+                function_table(o, "Inclusive Ir", p.functions.iter().take(10), p.total_ir);
                 if !p.self_costs.is_empty() {
                     let _ = writeln!(
                         o,
                         "\nWhere the instructions themselves are (self Ir, callees excluded):\n"
                     );
-                    let _ = writeln!(o, "| Function | Self Ir | Share |");
-                    let _ = writeln!(o, "|---|---:|---:|");
-                    for f in p.self_costs.iter().take(8) {
-                        let _ = writeln!(
-                            o,
-                            "| `{}` | {} | {} |",
-                            f.function.replace('|', "\\|"),
-                            fmt_count(f.inclusive_ir),
-                            fmt_pct(f.inclusive_ir as f64 / p.total_ir.max(1) as f64)
-                        );
-                    }
+                    function_table(o, "Self Ir", p.self_costs.iter().take(8), p.total_ir);
                 }
             }
             Err(e) => {
