@@ -664,25 +664,17 @@ fn peers_section(o: &mut String, v: &View<'_>) {
             "By instructions per line, fewest first: {}.",
             order.join(", ")
         );
-        if let (Some(f), Some(l)) = (
-            ranked.iter().find(|(l, _)| *l == "fusabi"),
-            ranked.iter().find(|(l, _)| *l == "lua"),
-        ) {
-            let _ = writeln!(
-                o,
-                "Fusabi executes {} the instructions of Lua per line.",
-                fmt_ratio(f.1 as f64 / l.1.max(1) as f64)
-            );
-        }
-        if let (Some(f), Some(r)) = (
-            ranked.iter().find(|(l, _)| *l == "fusabi"),
-            ranked.iter().find(|(l, _)| *l == "rhai"),
-        ) {
-            let _ = writeln!(
-                o,
-                "Fusabi executes {} the instructions of Rhai per line.",
-                fmt_ratio(f.1 as f64 / r.1.max(1) as f64)
-            );
+        let ir_of = |lang: &str| ranked.iter().find(|(l, _)| *l == lang).map(|(_, x)| *x);
+        if let Some(fusabi) = ir_of("fusabi") {
+            for (lang, shown) in [("lua", "Lua"), ("rhai", "Rhai")] {
+                if let Some(other) = ir_of(lang) {
+                    let _ = writeln!(
+                        o,
+                        "Fusabi executes {} the instructions of {shown} per line.",
+                        fmt_ratio(fusabi as f64 / other.max(1) as f64)
+                    );
+                }
+            }
         }
         let _ = writeln!(o);
     }
