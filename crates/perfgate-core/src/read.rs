@@ -258,17 +258,13 @@ fn find_and_read(
             queue: &queue,
         };
         let searched = find_all(paths, &mut found, &mut tx);
+        if searched.is_ok() && tx.tx.is_some() {
+            // The readers are running: hand them the last, partial batch too.
+            found.flush(&mut tx);
+        }
         // Close the queue: the readers finish what is queued, then stop.
         let readers = std::mem::take(&mut tx.readers);
-        let Found {
-            files, mut sent, ..
-        } = found;
-        if searched.is_ok() && tx.tx.is_some() {
-            if sent < files.len() {
-                let _ = tx.send(sent, files[sent..].to_vec(), &queue);
-            }
-            sent = files.len();
-        }
+        let Found { files, sent, .. } = found;
         drop(tx);
         let mut parsed: Vec<Option<FileResult>> = Vec::new();
         parsed.resize_with(files.len(), || None);
