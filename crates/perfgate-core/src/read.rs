@@ -382,7 +382,7 @@ pub fn read_file(
     path: &Path,
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
-    read_file_with(path, options, &mut SourceCache::new())
+    read_file_into(path, options, &mut SourceCache::new(), &mut Vec::new())
 }
 
 /// Source-file lookups already made: `(project_root, benchmark_file)` → result.
@@ -415,14 +415,6 @@ impl SourceCache {
             .push((root.map(str::to_owned), file.to_owned(), v.clone()));
         v
     }
-}
-
-fn read_file_with(
-    path: &Path,
-    options: &ReadOptions,
-    cache: &mut SourceCache,
-) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
-    read_file_into(path, options, cache, &mut Vec::new())
 }
 
 /// Reads `path` into `buf` (cleared first, its capacity reused) and parses it. Only the
