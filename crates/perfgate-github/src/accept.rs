@@ -38,7 +38,6 @@
 //! runs `perfgate accept` locally and pushes.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -324,32 +323,6 @@ fn may_accept(permission: &str) -> bool {
     matches!(permission, "admin" | "maintain" | "write")
 }
 
-/// RFC 3339 UTC time of now.
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
-}
-
 /// A file read through the contents API.
 struct RepoFile {
     text: String,
@@ -628,7 +601,7 @@ pub async fn accept(
         .map_err(&unreadable_baselines)?;
     let provenance = Provenance {
         commit: head_sha.clone(),
-        accepted_at: now_rfc3339(),
+        accepted_at: perfgate_core::baseline::now_rfc3339(),
         accepted_by: req.actor.clone(),
         reason: reason.clone(),
     };
@@ -788,7 +761,7 @@ mod tests {
 
     #[test]
     fn time_format() {
-        let t = now_rfc3339();
+        let t = perfgate_core::baseline::now_rfc3339();
         assert_eq!(t.len(), 20);
         assert!(t.starts_with("20"), "{t}");
         assert!(t.ends_with('Z'));

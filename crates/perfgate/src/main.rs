@@ -309,7 +309,7 @@ fn run(cli: Cli) -> Result<u8> {
                     .or_else(|| std::env::var("GITHUB_SHA").ok())
                     .or_else(git_head)
                     .unwrap_or_else(|| "unknown".to_owned()),
-                accepted_at: rfc3339_now(),
+                accepted_at: baseline::now_rfc3339(),
                 accepted_by: accepted_by
                     .or_else(|| std::env::var("GITHUB_ACTOR").ok())
                     .or_else(|| std::env::var("USER").ok())
@@ -506,44 +506,8 @@ fn git_head() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// The current UTC time as RFC 3339 (`2026-11-27T21:00:00Z`).
-fn rfc3339_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
-/// Formats seconds since the Unix epoch as RFC 3339 UTC (civil-from-days conversion).
-fn rfc3339(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_813_200), "2026-11-27T21:00:00Z");
-    }
-
     #[test]
     fn cli_definition_is_valid() {
         use clap::CommandFactory;
