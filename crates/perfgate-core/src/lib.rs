@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod compare;
 pub mod comparison;
 pub mod env;
+pub mod glibc;
 pub mod model;
 pub mod policy;
 pub mod read;

@@ -1,0 +1,1 @@
+//! Placeholder: the glibc x86-64 ifunc table (being written).
