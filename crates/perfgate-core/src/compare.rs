@@ -144,14 +144,21 @@ pub fn compare(
 
     // Environment: every suite the run or the baselines touch, deduplicated by field.
     let mut changes: Vec<EnvChange> = Vec::new();
+    let mut informational: Vec<EnvChange> = Vec::new();
     for b in baselines.suites.values() {
         for c in b.environment.diff(&run.environment, &policy.drift_ignore) {
-            if !changes.contains(&c) {
-                changes.push(c);
+            let list = if c.informational {
+                &mut informational
+            } else {
+                &mut changes
+            };
+            if !list.contains(&c) {
+                list.push(c);
             }
         }
     }
     changes.sort_by(|a, b| a.field.cmp(&b.field));
+    informational.sort_by(|a, b| a.field.cmp(&b.field));
     let environment = EnvironmentCheck {
         verdict: if changes.is_empty() {
             RunVerdict::Consistent
@@ -161,6 +168,8 @@ pub fn compare(
         action: policy.on_drift,
         changes,
         current: run.environment.clone(),
+        informational,
+        evidence_rule: policy.drift_evidence,
     };
     Ok(Comparison::new(metric, entries, environment))
 }

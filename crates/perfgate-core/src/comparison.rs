@@ -116,26 +116,121 @@ pub struct BenchComparison {
 /// The environment part of a comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentCheck {
-    /// Whether the environment changed.
+    /// Whether the environment changed in a field that can move a count.
     pub verdict: RunVerdict,
-    /// How the policy counts a change (`fail`, `warn` or `ignore`).
+    /// How the policy counts such a change (`fail`, `warn` or `ignore`).
     pub action: Action,
-    /// The differing fields (empty when consistent).
+    /// The differing fields that can move a count (empty when consistent).
     pub changes: Vec<EnvChange>,
     /// The environment of the current run.
     pub current: Environment,
+    /// Differing fields that only describe the machine (CPU model, raw CPU flags, cache
+    /// description, and the policy's `drift_ignore`): shown as a note, never drift.
+    #[serde(default)]
+    pub informational: Vec<EnvChange>,
+    /// The policy's evidence rule: drift fails the gate only when some benchmark moved
+    /// past its threshold too.
+    #[serde(default)]
+    pub evidence_rule: bool,
 }
 
 impl EnvironmentCheck {
-    /// `the environment differs from the baselines' (field, …)`: the one sentence both
-    /// a gate reason and a warning use.
+    /// The changed fields with their old and new values, for one sentence:
+    /// `rustc: "a" -> "b"; canary: +3.1% (glibc string routines differ)`.
+    pub fn describe_changes(&self) -> String {
+        describe(&self.changes)
+    }
+
+    /// `the environment differs from the baselines' (field: old -> new, …)`: the one
+    /// sentence both a gate reason and a warning use.
     pub(crate) fn difference_sentence(&self) -> String {
-        let fields: Vec<&str> = self.changes.iter().map(|c| c.field.as_str()).collect();
         format!(
-            "the environment differs from the baselines' ({})",
-            fields.join(", ")
+            "the environment differs from the baselines' in what can move a count ({})",
+            self.describe_changes()
         )
     }
+
+    /// Whether drift fails the gate given the benchmarks' verdicts.
+    fn fails(&self, benchmarks: &[BenchComparison]) -> bool {
+        self.verdict == RunVerdict::EnvironmentChanged
+            && self.action == Action::Fail
+            && (!self.evidence_rule || counts_moved(benchmarks))
+    }
+
+    /// The notes this check adds when it does not fail the gate.
+    fn notes(&self, benchmarks: &[BenchComparison]) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.verdict == RunVerdict::EnvironmentChanged
+            && self.action == Action::Fail
+            && !self.fails(benchmarks)
+        {
+            out.push(format!(
+                "environment differs ({}); no count moved past its threshold, so the verdict stands; refresh the fingerprint with `perfgate accept`",
+                self.describe_changes()
+            ));
+        }
+        if !self.informational.is_empty() {
+            let names: Vec<&str> = self
+                .informational
+                .iter()
+                .map(|c| c.field.as_str())
+                .collect();
+            out.push(format!(
+                "informational fields differ ({}): they describe the machine and cannot move a count",
+                names.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// True when some benchmark moved past its threshold (regressed or improved).
+fn counts_moved(benchmarks: &[BenchComparison]) -> bool {
+    benchmarks
+        .iter()
+        .any(|b| matches!(b.verdict, Verdict::Regressed | Verdict::Improved))
+}
+
+/// `field: "old" -> "new"` for each change; the canary's parts are summed into one
+/// relative change.
+fn describe(changes: &[EnvChange]) -> String {
+    let mut parts = Vec::new();
+    let (mut old, mut new, mut canary) = (0u64, 0u64, false);
+    let mut canary_unknown = false;
+    for c in changes {
+        if c.field.starts_with("canary.") {
+            canary = true;
+            match (
+                c.baseline.as_deref().and_then(|v| v.parse::<u64>().ok()),
+                c.current.as_deref().and_then(|v| v.parse::<u64>().ok()),
+            ) {
+                (Some(a), Some(b)) => {
+                    old += a;
+                    new += b;
+                }
+                _ => canary_unknown = true,
+            }
+            continue;
+        }
+        let show = |v: &Option<String>| format!("{:?}", v.as_deref().unwrap_or("unknown"));
+        parts.push(format!(
+            "{}: {} -> {}",
+            c.field,
+            show(&c.baseline),
+            show(&c.current)
+        ));
+    }
+    if canary {
+        if canary_unknown || old == 0 {
+            parts.push("canary: recorded on one side only".to_owned());
+        } else {
+            let pct = (new as f64 - old as f64) * 100.0 / old as f64;
+            parts.push(format!(
+                "glibc string routines differ: canary {pct:+.1}% ({old} -> {new} Ir)"
+            ));
+        }
+    }
+    parts.join("; ")
 }
 
 /// Number of benchmarks per verdict.
@@ -186,6 +281,10 @@ pub struct Comparison {
     pub gate: Gate,
     /// Why the gate failed or could not judge, one sentence each (empty when passed).
     pub reasons: Vec<String>,
+    /// What the reader should know although it does not fail the gate, one sentence
+    /// each: an environment that differs while no count moved, informational fields.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// The gated metric by default (overrides may not change it).
     pub metric: String,
     /// Number of entries per verdict; always equal to counting `benchmarks`.
@@ -230,11 +329,13 @@ impl Comparison {
         benchmarks.sort_by(|a, b| a.id.cmp(&b.id));
         let counts = Counts::of(&benchmarks);
         let (gate, reasons) = derive_gate(&benchmarks, Some(&environment));
+        let notes = environment.notes(&benchmarks);
         Self {
             schema_version: SCHEMA_VERSION,
             perfgate_version: env!("CARGO_PKG_VERSION").to_owned(),
             gate,
             reasons,
+            notes,
             metric: metric.into(),
             counts,
             environment: Some(environment),
@@ -250,6 +351,7 @@ impl Comparison {
             perfgate_version: env!("CARGO_PKG_VERSION").to_owned(),
             gate: Gate::CouldNotJudge,
             reasons: vec![reason.into()],
+            notes: Vec::new(),
             metric: Metrics::IR.to_owned(),
             counts: Counts::default(),
             environment: current.map(|current| EnvironmentCheck {
@@ -257,6 +359,8 @@ impl Comparison {
                 action: Action::Ignore,
                 changes: Vec::new(),
                 current,
+                informational: Vec::new(),
+                evidence_rule: false,
             }),
             benchmarks: Vec::new(),
         }
@@ -416,8 +520,17 @@ fn derive_gate(
         reasons.push(format!("{n} benchmark{} without a baseline", plural(n)));
     }
     if let Some(env) = environment {
-        if env.verdict == RunVerdict::EnvironmentChanged && env.action == Action::Fail {
-            reasons.push(env.difference_sentence());
+        if env.fails(benchmarks) {
+            let moved = benchmarks
+                .iter()
+                .filter(|b| matches!(b.verdict, Verdict::Regressed | Verdict::Improved))
+                .count();
+            reasons.push(format!(
+                "{} and {moved} benchmark{} moved past {} threshold: the change may come from the environment rather than the code; run the baselines' commit in this environment to tell them apart, or accept the new environment on purpose with `perfgate accept`",
+                env.difference_sentence(),
+                plural(moved),
+                if moved == 1 { "its" } else { "their" }
+            ));
         }
     }
     let gate = if reasons.is_empty() {

@@ -8,12 +8,13 @@ use std::process::Command;
 
 use crate::model::Environment;
 
-/// CPU flags that glibc's ifunc resolvers for string and memory functions consult on
-/// x86-64 (they decide between SSE2, AVX2, EVEX/AVX-512 and ERMS/FSRM variants).
-pub const IFUNC_FLAGS: [&str; 21] = [
-    "avx", "avx2", "avx512bw", "avx512dq", "avx512f", "avx512vl", "bmi1", "bmi2", "erms", "fsrm",
-    "lzcnt", "movbe", "popcnt", "rtm", "sse2", "sse3", "sse4_1", "sse4_2", "ssse3", "xsave",
-    "xsavec",
+/// CPU flags (as `/proc/cpuinfo` names them) that glibc's x86-64 ifunc selectors may
+/// test: every flag [`crate::glibc::cpuinfo_flag`] maps a tested feature to (`abm` is
+/// how Linux reports LZCNT), plus a few neighbours kept for the record.
+pub const IFUNC_FLAGS: [&str; 25] = [
+    "abm", "avx", "avx2", "avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl", "bmi1",
+    "bmi2", "erms", "fma", "fma4", "fsrm", "lzcnt", "movbe", "popcnt", "rtm", "sse2", "sse3",
+    "sse4_1", "sse4_2", "ssse3", "xsave", "xsavec",
 ];
 
 /// Where to find the tools whose versions are recorded.
@@ -173,6 +174,7 @@ pub fn capture_with_tunables(options: &CaptureOptions, glibc_tunables: String) -
         cpu_flags,
         cache: options.cache.clone().or_else(host_caches),
         extra: Default::default(),
+        canary: Default::default(),
     }
 }
 
@@ -202,7 +204,7 @@ pub enum ExtraError {
 }
 
 /// Checks one [`Environment::extra`] entry: key `[a-z][a-z0-9_]*` up to
-/// [`MAX_EXTRA_KEY`] characters and not one of [`Environment::FIELD_NAMES`]; value up
+/// [`MAX_EXTRA_KEY`] characters and not one of [`Environment::known_names`]; value up
 /// to [`MAX_EXTRA_VALUE`] bytes without control characters, so a fingerprint stays one
 /// line in every rendering.
 pub fn check_extra(key: &str, value: &str) -> Result<(), ExtraError> {
@@ -213,7 +215,7 @@ pub fn check_extra(key: &str, value: &str) -> Result<(), ExtraError> {
     if !key_ok {
         return Err(ExtraError::BadKey(key.to_owned()));
     }
-    if Environment::FIELD_NAMES.contains(&key) {
+    if Environment::known_names().any(|n| n == key) {
         return Err(ExtraError::ReservedKey(key.to_owned()));
     }
     if value.len() > MAX_EXTRA_VALUE || value.chars().any(char::is_control) {

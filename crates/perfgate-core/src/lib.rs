@@ -9,6 +9,7 @@
 //! unreadable summary are errors ([`Gate::CouldNotJudge`], exit code 2), never a pass.
 
 pub mod baseline;
+pub mod bench;
 pub mod compare;
 pub mod comparison;
 pub mod env;

@@ -213,13 +213,19 @@ impl Metrics {
     }
 }
 
-/// The environment fingerprint: everything known to move instruction counts.
+/// The environment fingerprint: what instruction counts may depend on.
 ///
 /// Recorded with every run and every baseline. A field is `None` when it could not be
 /// determined; two fingerprints differ in a field only when both sides know it or one
 /// side knows it and the other does not.
+///
+/// Fields fall in two classes (see [`Environment::diff`]): those that can move a count
+/// (valgrind, runner, rustc, target, glibc, the tunables in force, the CPU flags left
+/// usable after the tunables, every `extra` entry and the canary's counts) and those
+/// that only describe the machine (`cpu_model`, the raw `cpu_flags`, `cache`).
+/// Unknown fields are refused when a fingerprint is read, so a typo never hides a fact.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Environment {
     /// `valgrind --version`, e.g. `valgrind-3.19.0`.
     pub valgrind: Option<String>,
@@ -233,9 +239,11 @@ pub struct Environment {
     pub glibc: Option<String>,
     /// The `GLIBC_TUNABLES` value in force (`""` when unset).
     pub glibc_tunables: Option<String>,
-    /// The CPU model name.
+    /// The CPU model name (informational).
     pub cpu_model: Option<String>,
-    /// The CPU flags glibc's ifunc selection depends on (sorted, space-separated).
+    /// The CPU flags glibc's ifunc selection may test (sorted, space-separated), as the
+    /// host reports them. Informational: what is compared is the part of them that the
+    /// tunables leave usable ([`Environment::effective_cpu_flags`]).
     pub cpu_flags: Option<String>,
     /// The cache geometry handed to Callgrind (`--I1=.. --D1=.. --LL=..`) or, when not
     /// pinned, the host's cache sizes.
@@ -244,7 +252,18 @@ pub struct Environment {
     /// `preload`, `rustc_commit`); compared like the fields above, as `extra.<name>`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// Ir of each part of the calibration workload (the canary: glibc's string and
+    /// memory routines, allocation, hashing, formatting) run under the same valgrind,
+    /// tunables and preload as the benchmarks. A changed canary shows that the
+    /// environment moves counts even where its fields look the same.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub canary: BTreeMap<String, u64>,
 }
+
+/// Fields of [`Environment`] that only describe the machine: a difference in them is
+/// reported as a note, never as drift. `cpu_flags` is compared through
+/// [`Environment::EFFECTIVE_FLAGS`] instead.
+pub const INFORMATIONAL_FIELDS: [&str; 3] = ["cpu_model", "cpu_flags", "cache"];
 
 impl Environment {
     /// Field names in a fixed order, paired with their values.
@@ -275,34 +294,92 @@ impl Environment {
         "cache",
     ];
 
-    /// The fields whose values differ between `self` (baseline) and `current`, skipping
-    /// the names in `ignore`.
+    /// The name of the derived field that compares CPU flags: the ifunc-relevant flags
+    /// that remain usable after `glibc_tunables`.
+    pub const EFFECTIVE_FLAGS: &'static str = "cpu_flags_effective";
+
+    /// The name under which canary differences are reported (`canary.<part>`).
+    pub const CANARY: &'static str = "canary";
+
+    /// Every name a difference can carry besides `extra.<key>` and `canary.<part>`: the
+    /// fields, the effective flags and the canary.
+    pub fn known_names() -> impl Iterator<Item = &'static str> {
+        Self::FIELD_NAMES
+            .into_iter()
+            .chain([Self::EFFECTIVE_FLAGS, Self::CANARY])
+    }
+
+    /// The CPU flags that glibc's string and memory selectors test and that the
+    /// recorded tunables leave usable (see [`crate::glibc::effective_flags`]). `None`
+    /// when the raw flags are unknown.
+    pub fn effective_cpu_flags(&self) -> Option<String> {
+        let flags = self.cpu_flags.as_deref()?;
+        Some(crate::glibc::effective_flags(
+            flags,
+            self.glibc_tunables.as_deref().unwrap_or(""),
+            self.glibc.as_deref(),
+        ))
+    }
+
+    /// The canary's total Ir over all parts, when it ran.
+    pub fn canary_total(&self) -> Option<u64> {
+        (!self.canary.is_empty()).then(|| self.canary.values().sum())
+    }
+
+    /// The fields whose values differ between `self` (baseline) and `current`, each
+    /// marked as able to move a count or informational. Names in `ignore` (policy
+    /// `drift_ignore`) and [`INFORMATIONAL_FIELDS`] are informational; everything else
+    /// (including `cpu_flags_effective`, every `extra.<key>` and `canary.<part>`) can
+    /// move a count.
     pub fn diff(&self, current: &Environment, ignore: &[String]) -> Vec<EnvChange> {
+        let informational =
+            |name: &str| INFORMATIONAL_FIELDS.contains(&name) || ignore.iter().any(|i| i == name);
         let mut out: Vec<EnvChange> = self
             .fields()
             .into_iter()
             .zip(current.fields())
-            .filter(|((name, _), _)| !ignore.iter().any(|i| i == name))
             .filter(|((_, a), (_, b))| a != b)
             .map(|((name, a), (_, b))| EnvChange {
                 field: name.to_owned(),
                 baseline: a.map(str::to_owned),
                 current: b.map(str::to_owned),
+                informational: informational(name),
             })
             .collect();
+        let (a, b) = (self.effective_cpu_flags(), current.effective_cpu_flags());
+        if a != b {
+            out.push(EnvChange {
+                field: Self::EFFECTIVE_FLAGS.to_owned(),
+                baseline: a,
+                current: b,
+                informational: informational(Self::EFFECTIVE_FLAGS),
+            });
+        }
         let keys: std::collections::BTreeSet<&String> =
             self.extra.keys().chain(current.extra.keys()).collect();
         for key in keys {
             let field = format!("extra.{key}");
-            if ignore.contains(&field) {
-                continue;
-            }
             let (a, b) = (self.extra.get(key), current.extra.get(key));
             if a != b {
                 out.push(EnvChange {
+                    informational: informational(&field),
                     field,
                     baseline: a.cloned(),
                     current: b.cloned(),
+                });
+            }
+        }
+        let parts: std::collections::BTreeSet<&String> =
+            self.canary.keys().chain(current.canary.keys()).collect();
+        let canary_ignored = informational(Self::CANARY);
+        for part in parts {
+            let (a, b) = (self.canary.get(part), current.canary.get(part));
+            if a != b {
+                out.push(EnvChange {
+                    field: format!("{}.{part}", Self::CANARY),
+                    baseline: a.map(u64::to_string),
+                    current: b.map(u64::to_string),
+                    informational: canary_ignored,
                 });
             }
         }
@@ -327,6 +404,7 @@ impl Environment {
                 .map(|t| format!("GLIBC_TUNABLES={t:?}")),
         )
         .chain(self.cpu_model.clone())
+        .chain(self.canary_total().map(|t| format!("canary {t} Ir")))
         .collect();
         if parts.is_empty() {
             "unknown environment".to_owned()
@@ -345,6 +423,10 @@ pub struct EnvChange {
     pub baseline: Option<String>,
     /// The current run's value.
     pub current: Option<String>,
+    /// True when the field only describes the machine and cannot move a count (a note,
+    /// never drift).
+    #[serde(default)]
+    pub informational: bool,
 }
 
 /// What one benchmark of a run measured, plus where it is defined.
@@ -421,7 +503,9 @@ mod tests {
         let d = a.diff(&b, &[]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].field, "glibc_tunables");
-        assert!(a.diff(&b, &["glibc_tunables".into()]).is_empty());
+        assert!(!d[0].informational);
+        let d = a.diff(&b, &["glibc_tunables".into()]);
+        assert!(d.len() == 1 && d[0].informational, "{d:?}");
         b.glibc_tunables.clone_from(&a.glibc_tunables);
         b.extra
             .insert("callgrind_args".into(), "--cache-sim=no".into());
@@ -429,6 +513,47 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].field, "extra.callgrind_args");
         assert_eq!(d[0].baseline, None);
-        assert!(a.diff(&b, &["extra.callgrind_args".into()]).is_empty());
+        assert!(a.diff(&b, &["extra.callgrind_args".into()])[0].informational);
+        b.extra.clear();
+        b.canary.insert("memcpy".into(), 1200);
+        let d = a.diff(&b, &[]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].field, "canary.memcpy");
+        assert!(!d[0].informational);
+    }
+
+    #[test]
+    fn cpu_model_and_raw_flags_are_informational() {
+        let a = Environment {
+            cpu_model: Some("Intel Xeon".into()),
+            cpu_flags: Some("avx2 avx512f erms sse2".into()),
+            glibc: Some("glibc 2.36".into()),
+            glibc_tunables: Some(String::new()),
+            ..Environment::default()
+        };
+        let mut b = a.clone();
+        b.cpu_model = Some("AMD EPYC".into());
+        b.cpu_flags = Some("avx2 erms sse2".into());
+        let d = a.diff(&b, &[]);
+        let fields: Vec<(&str, bool)> = d
+            .iter()
+            .map(|c| (c.field.as_str(), c.informational))
+            .collect();
+        // Without tunables avx512f is usable on one side only: the effective flags differ.
+        assert_eq!(
+            fields,
+            [
+                ("cpu_model", true),
+                ("cpu_flags", true),
+                ("cpu_flags_effective", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fingerprint_fields_are_refused() {
+        let e = serde_json::from_str::<Environment>(r#"{"valgrind": "v", "cpu_flagz": "x"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("cpu_flagz"), "{e}");
     }
 }

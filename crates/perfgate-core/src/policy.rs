@@ -6,8 +6,9 @@
 //! floor = 10               # changes smaller than this many units never count
 //! on_new = "warn"          # benchmark without a baseline: fail | warn | ignore
 //! on_missing = "fail"      # baseline without a benchmark in the run
-//! on_drift = "fail"        # environment differs from the baselines'
-//! drift_ignore = ["cpu_model", "cache"]  # environment fields not compared
+//! on_drift = "fail"        # environment differs from the baselines' in what can move a count
+//! drift_evidence = true     # ...but fail on drift only when some count moved too
+//! drift_ignore = []         # further fingerprint fields to treat as informational
 //!
 //! [[override]]             # first matching override wins
 //! match = "scarab-plugins/iai/tokio_*/**"   # glob over the BenchId
@@ -89,10 +90,16 @@ pub struct Policy {
     pub on_new: Action,
     /// What a baseline without a benchmark does (default `fail`).
     pub on_missing: Action,
-    /// What a changed environment does (default `fail`).
+    /// What a changed environment does (default `fail`), in the fields that can move a
+    /// count (see [`Environment::diff`]).
     pub on_drift: Action,
-    /// Environment fields not compared (default `cpu_model`, `cache`: they do not move
-    /// Ir once `GLIBC_TUNABLES` and the CPU flags glibc reads are compared).
+    /// The evidence rule (default on): drift makes the gate fail only when some
+    /// benchmark also moved past its threshold. When the environment differs and no
+    /// count moved, the gate passes with a note asking to refresh the fingerprint.
+    pub drift_evidence: bool,
+    /// Further environment fields to treat as informational, besides
+    /// [`crate::model::INFORMATIONAL_FIELDS`] (`cpu_model`, `cpu_flags`, `cache`), which
+    /// are never drift (default: none).
     pub drift_ignore: Vec<String>,
     /// Per-benchmark overrides; the first match wins.
     pub overrides: Vec<Override>,
@@ -107,7 +114,8 @@ impl Default for Policy {
             on_new: Action::Warn,
             on_missing: Action::Fail,
             on_drift: Action::Fail,
-            drift_ignore: vec!["cpu_model".to_owned(), "cache".to_owned()],
+            drift_evidence: true,
+            drift_ignore: Vec::new(),
             overrides: Vec::new(),
         }
     }
@@ -133,6 +141,7 @@ struct RawPolicy {
     on_new: Option<Action>,
     on_missing: Option<Action>,
     on_drift: Option<Action>,
+    drift_evidence: Option<bool>,
     drift_ignore: Option<Vec<Spanned<String>>>,
     #[serde(default, rename = "override")]
     overrides: Vec<RawOverride>,
@@ -239,20 +248,25 @@ impl Policy {
         if let Some(a) = raw.on_drift {
             p.on_drift = a;
         }
+        if let Some(e) = raw.drift_evidence {
+            p.drift_evidence = e;
+        }
         if let Some(fields) = raw.drift_ignore {
             p.drift_ignore.clear();
             for f in fields {
                 let name = f.get_ref().as_str();
-                let extra = name.strip_prefix("extra.").is_some_and(|k| !k.is_empty());
-                if !extra && !Environment::FIELD_NAMES.contains(&name) {
+                let extra = ["extra.", "canary."]
+                    .iter()
+                    .any(|p| name.strip_prefix(p).is_some_and(|k| !k.is_empty()));
+                if !extra && !Environment::known_names().any(|n| n == name) {
                     return Err(invalid_at(
                         path,
                         text,
                         f.span().start,
                         format!(
-                            "unknown environment field {:?}; expected one of {} or extra.<name>",
+                            "unknown environment field {:?}; expected one of {}, extra.<name> or canary.<part>",
                             f.get_ref(),
-                            Environment::FIELD_NAMES.join(", ")
+                            Environment::known_names().collect::<Vec<_>>().join(", ")
                         ),
                     ));
                 }

@@ -21,6 +21,7 @@ fn env() -> Environment {
         cpu_flags: Some("avx2 erms".into()),
         cache: None,
         extra: Default::default(),
+        canary: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ fn env(tunables: &str) -> Environment {
         cpu_flags: Some("avx avx2 erms sse2".into()),
         cache: Some("L1d 48K 12-way 64B".into()),
         extra: Default::default(),
+        canary: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use perfgate_core::baseline::{self, AcceptOptions, Provenance, DEFAULT_METRICS};
+use perfgate_core::bench::{self, doctor};
 use perfgate_core::env::{self as penv, CaptureOptions};
 use perfgate_core::policy::id_globset;
 use perfgate_core::render::{self, MarkdownOptions, TerminalOptions};
@@ -146,11 +147,134 @@ enum Cmd {
         #[command(flatten)]
         look: Look,
     },
+    /// Run a workspace's Callgrind benchmarks in the pinned environment.
+    ///
+    /// Finds the bench targets that use gungraun (cargo metadata), checks that the
+    /// runner has the library's exact version, chooses GLIBC_TUNABLES for this glibc,
+    /// builds the entropy preload and the canary, runs each bench binary from a fixed
+    /// directory (so counts do not follow the checkout path) and writes a run directory
+    /// with the summaries and environment.json, ready for `compare` and `accept`.
+    #[command(after_help = BENCH_AFTER_HELP)]
+    Bench {
+        #[command(flatten)]
+        args: BenchArgs,
+    },
+    /// Measure how much each benchmark moves under the known false-alarm sources.
+    ///
+    /// Runs the suite once, then once per variation: `rerun` (the same again),
+    /// `relocate` (the tree copied to a path 64 characters longer, built and run there),
+    /// `env` (256 extra environment variables, one of 64 KiB) and `no-preload` (without
+    /// the entropy preload). Reports per benchmark the Ir change under each, and marks
+    /// (!) changes that reach half the benchmark's threshold.
+    Doctor {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// The variations to try, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "rerun,relocate,env,no-preload")]
+        sources: Vec<String>,
+        /// Where the runs and the relocated copy go (default: target/perfgate/doctor).
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+        /// The policy whose thresholds mark the risky changes (default: ./perfgate.toml).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Exit 1 when any benchmark moved under any of the chosen variations.
+        #[arg(long)]
+        fail_on_move: bool,
+        /// Also write the findings as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Talk to GitHub: post a verdict, handle an event, or run the webhook service.
     ///
     /// See docs/GITHUB.md for set-up, credentials and permissions.
+    #[cfg(feature = "github")]
     #[command(subcommand)]
     Github(perfgate_github::cli::GithubCommand),
+}
+
+const BENCH_AFTER_HELP: &str = "\
+Exit codes: 0 the run finished, 2 it could not be made (no runner, a runner at another
+version than the library, no valgrind, a glibc outside the tunables table without
+--glibc-tunables, a canary that cannot run, a failed build or benchmark).
+
+The process start is pinned: GLIBC_TUNABLES switches off every hwcap glibc's string
+ifunc selectors test (per glibc version), a preload fixes getrandom/time/clock_gettime,
+Callgrind runs with --cache-sim=no, and each bench binary runs from /tmp/irgate/run/.
+
+Example:
+  perfgate bench --out target/perfgate/run
+  perfgate compare --baselines baselines target/perfgate/run";
+
+/// What `bench` and `doctor` run.
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// A directory inside the cargo workspace.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    workspace: PathBuf,
+    /// Only this package's suites (repeatable).
+    #[arg(long, short = 'p', value_name = "PACKAGE")]
+    package: Vec<String>,
+    /// Only this bench target (repeatable).
+    #[arg(long, value_name = "NAME")]
+    bench: Vec<String>,
+    /// Only benchmarks whose `group/function/id` matches GLOB (`*` any text); a
+    /// pattern without `*` or `?` matches as a prefix.
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// The run directory.
+    #[arg(long, value_name = "DIR", default_value = "target/perfgate/run")]
+    out: PathBuf,
+    /// The runner executable (default: gungraun-runner on PATH, then ~/.cargo/bin).
+    #[arg(long, value_name = "PATH")]
+    runner: Option<PathBuf>,
+    /// The valgrind executable.
+    #[arg(long, value_name = "PATH", default_value = "valgrind")]
+    valgrind: PathBuf,
+    /// Use this GLIBC_TUNABLES value instead of the pinned one for this glibc.
+    #[arg(long, value_name = "VALUE", env = "PERFGATE_GLIBC_TUNABLES")]
+    glibc_tunables: Option<String>,
+    /// Run without the entropy preload (experiments only; recorded as preload = none).
+    #[arg(long)]
+    no_preload: bool,
+    /// Simulate caches with a pinned geometry (for gating on cache metrics).
+    #[arg(long)]
+    cache_sim: bool,
+    /// Benchmarks to run at once (counts do not depend on it).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    jobs: usize,
+    /// Pass --locked to cargo.
+    #[arg(long)]
+    locked: bool,
+    /// Where the preload and canary builds are kept (default: $IRGATE_CACHE_DIR,
+    /// $XDG_CACHE_HOME/irgate or ~/.cache/irgate).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Arguments for the harness itself (after --).
+    #[arg(last = true, value_name = "HARNESS_ARGS")]
+    harness_args: Vec<String>,
+}
+
+impl BenchArgs {
+    fn options(&self) -> bench::BenchOptions {
+        bench::BenchOptions {
+            workspace: self.workspace.clone(),
+            packages: self.package.clone(),
+            benches: self.bench.clone(),
+            filter: self.filter.clone(),
+            out: self.out.clone(),
+            runner: self.runner.clone(),
+            valgrind: self.valgrind.clone(),
+            glibc_tunables: self.glibc_tunables.clone(),
+            no_preload: self.no_preload,
+            cache_sim: self.cache_sim,
+            jobs: self.jobs.max(1),
+            locked: self.locked,
+            cache_dir: self.cache_dir.clone(),
+            harness_args: self.harness_args.clone(),
+            ..bench::BenchOptions::default()
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -173,7 +297,8 @@ struct Inputs {
     #[arg(long, value_name = "DIR")]
     baselines: PathBuf,
     /// The environment fingerprint of the run: the JSON of `perfgate env --output`.
-    /// Default: captured now, on this machine (without extras).
+    /// Default: the `environment.json` that `perfgate bench` left in (or beside) a
+    /// results directory, else captured now, on this machine (without extras).
     #[arg(long, value_name = "FILE")]
     env: Option<PathBuf>,
     /// The repository root, to name bench source files relative to it.
@@ -224,7 +349,57 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
+        #[cfg(feature = "github")]
         Cmd::Github(cmd) => Ok(perfgate_github::cli::run(cmd)),
+        Cmd::Bench { args } => match bench::run(&args.options()) {
+            Ok(outcome) => {
+                for w in &outcome.warnings {
+                    eprintln!("perfgate bench: warning: {w}");
+                }
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("perfgate bench: error: {e}");
+                Ok(2)
+            }
+        },
+        Cmd::Doctor {
+            args,
+            sources,
+            work,
+            policy,
+            fail_on_move,
+            json,
+        } => {
+            let mut chosen = Vec::new();
+            for name in &sources {
+                match doctor::Source::parse(name) {
+                    Some(s) if !chosen.contains(&s) => chosen.push(s),
+                    Some(_) => {}
+                    None => bail!(
+                        "--sources: unknown variation {name:?}; choose from {}",
+                        doctor::Source::ALL.map(doctor::Source::name).join(", ")
+                    ),
+                }
+            }
+            let policy = load_policy(policy.as_deref())?;
+            let work = work.unwrap_or_else(|| PathBuf::from("target/perfgate/doctor"));
+            let report = match doctor::run(&args.options(), &chosen, &work, &policy) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("perfgate doctor: error: {e}");
+                    return Ok(2);
+                }
+            };
+            if let Some(p) = &json {
+                let mut text = serde_json::to_string_pretty(&report)?;
+                text.push('\n');
+                emit(Some(p), &text)?;
+            }
+            emit(None, &report.to_text())?;
+            let moved = chosen.iter().any(|s| report.moved(*s).next().is_some());
+            Ok(u8::from(fail_on_move && moved))
+        }
         Cmd::Env {
             output,
             cache,
@@ -404,8 +579,21 @@ fn exit_code(code: i32) -> u8 {
 
 type Judged<T> = std::result::Result<T, (anyhow::Error, Option<Box<Environment>>)>;
 
+/// The fingerprint a run directory holds: `environment.json` in a results directory or
+/// beside it (`<run>/gungraun` → `<run>/environment.json`).
+fn run_environment(results: &[PathBuf]) -> Option<PathBuf> {
+    results.iter().find_map(|r| {
+        [Some(r.as_path()), r.parent()]
+            .into_iter()
+            .flatten()
+            .map(|d| d.join("environment.json"))
+            .find(|p| p.is_file())
+    })
+}
+
 fn read_run(inputs: &Inputs) -> Judged<Run> {
-    let environment = match &inputs.env {
+    let recorded = inputs.env.clone().or_else(|| run_environment(&inputs.results));
+    let environment = match &recorded {
         Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
         None => penv::capture(&CaptureOptions::default()),
     };
@@ -424,11 +612,7 @@ fn judge(
     only: Option<&globset::GlobSet>,
     partial: bool,
 ) -> Judged<Comparison> {
-    let default = Path::new("perfgate.toml");
-    let policy = match policy.or_else(|| default.is_file().then_some(default)) {
-        Some(p) => Policy::load(p).map_err(|e| (e.into(), None))?,
-        None => Policy::default(),
-    };
+    let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
     if only.is_some() || partial {
@@ -449,6 +633,15 @@ fn judge(
     }
     compare(&run, &baselines, &policy)
         .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
+}
+
+/// The policy file given, else `./perfgate.toml` when it exists, else the defaults.
+fn load_policy(policy: Option<&Path>) -> Result<Policy> {
+    let default = Path::new("perfgate.toml");
+    Ok(match policy.or_else(|| default.is_file().then_some(default)) {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    })
 }
 
 fn use_color(choice: ColorArg, to_file: bool) -> bool {

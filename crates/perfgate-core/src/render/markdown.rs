@@ -127,7 +127,10 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     for w in &warnings {
         head.push_str(&format!("- warning: {}\n", escape_markdown(w)));
     }
-    if !c.reasons.is_empty() || !warnings.is_empty() {
+    for n in &c.notes {
+        head.push_str(&format!("- note: {}\n", escape_markdown(n)));
+    }
+    if !c.reasons.is_empty() || !warnings.is_empty() || !c.notes.is_empty() {
         head.push('\n');
     }
 

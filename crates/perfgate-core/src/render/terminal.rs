@@ -125,6 +125,13 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
             options.color,
         ));
     }
+    for n in &c.notes {
+        out.push_str(&paint(
+            &format!("  - note: {}\n", sanitize(n)),
+            dim,
+            options.color,
+        ));
+    }
     let style = match c.gate {
         Gate::Passed => green.bold(),
         Gate::Failed => red,

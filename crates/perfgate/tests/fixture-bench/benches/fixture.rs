@@ -24,7 +24,6 @@ fn clone_64k() -> usize {
 library_benchmark_group!(name = compute, benchmarks = [scaled, fibonacci]);
 library_benchmark_group!(name = memory, benchmarks = [clone_64k]);
 
-main!(
-    config = LibraryBenchmarkConfig::default().pass_through_env("GLIBC_TUNABLES");
-    library_benchmark_groups = compute, memory
-);
+// No pinning in the source: `perfgate bench` passes GLIBC_TUNABLES and the preload
+// to the measured process itself.
+main!(library_benchmark_groups = compute, memory);

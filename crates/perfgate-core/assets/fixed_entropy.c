@@ -1,5 +1,6 @@
 /*
- * Preload library for the instruction-count benchmarks (see ci/bench).
+ * Preload library for the instruction-count benchmarks: `perfgate bench` builds it
+ * with cc, once per source hash, and hands it to every benchmark process.
  *
  * Inside the measured process it replaces two sources of run-to-run variation
  * with constants:
