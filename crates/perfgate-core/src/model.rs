@@ -309,7 +309,7 @@ impl Environment {
             .chain([Self::EFFECTIVE_FLAGS, Self::CANARY])
     }
 
-    /// The CPU flags that glibc's string and memory selectors test and that the
+    /// The CPU flags that glibc's string, memory and libm selectors test and that the
     /// recorded tunables leave usable (see [`crate::glibc::effective_flags`]). `None`
     /// when the raw flags are unknown.
     pub fn effective_cpu_flags(&self) -> Option<String> {

@@ -12,7 +12,9 @@ use perfgate_core::read::{read_paths, ReadOptions};
 use perfgate_core::{compare, Comparison, Environment, Gate, Policy, Run, RunVerdict};
 
 fn fixture(name: &str) -> Environment {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/env").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/env")
+        .join(name);
     perfgate_core::env::load(&path).unwrap()
 }
 
@@ -98,7 +100,11 @@ fn a_cpu_without_avx512_is_the_same_environment() {
     assert_eq!(env.verdict, RunVerdict::Consistent, "{:?}", env.changes);
     let informational: Vec<&str> = env.informational.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(informational, ["cpu_flags", "cpu_model"]);
-    assert!(c.notes.iter().any(|n| n.contains("cannot move a count")), "{:?}", c.notes);
+    assert!(
+        c.notes.iter().any(|n| n.contains("cannot move a count")),
+        "{:?}",
+        c.notes
+    );
     // Even with a real regression the verdict is about the code, not the CPU.
     let c = judge(
         this_machine(),
@@ -117,11 +123,18 @@ fn the_recorded_baselines_pass_on_a_cpu_without_avx512_when_no_count_moved() {
     // BMI1, BMI2 and MOVBE usable, so the effective flags differ; no count moved, so
     // the evidence rule lets the gate pass, with a note that names the fields.
     let old = fixture("recorded-avx512-old-tunables.json");
-    let c = judge(old.clone(), epyc_without_avx512(old.clone()), 0, &Policy::default());
+    let c = judge(
+        old.clone(),
+        epyc_without_avx512(old.clone()),
+        0,
+        &Policy::default(),
+    );
     assert_eq!(c.gate, Gate::Passed, "{:?}", c.reasons);
     assert_eq!(fields(&c), ["cpu_flags_effective"]);
     assert!(
-        c.notes.iter().any(|n| n.contains("no count moved") && n.contains("avx512dq")),
+        c.notes
+            .iter()
+            .any(|n| n.contains("no count moved") && n.contains("avx512dq")),
         "{:?}",
         c.notes
     );
@@ -135,7 +148,8 @@ fn the_recorded_baselines_pass_on_a_cpu_without_avx512_when_no_count_moved() {
 #[test]
 fn real_drift_is_reported_and_fails_when_counts_moved() {
     let base = this_machine();
-    let edits: Vec<(&str, Box<dyn Fn(&mut Environment)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Environment)>;
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "glibc_tunables",
             Box::new(|e: &mut Environment| e.glibc_tunables = Some(String::new())),
@@ -162,14 +176,24 @@ fn real_drift_is_reported_and_fails_when_counts_moved() {
         // No count moved: drift is reported, the gate passes with a note.
         let c = judge(base.clone(), current.clone(), 0, &Policy::default());
         assert_eq!(c.gate, Gate::Passed, "{field}: {:?}", c.reasons);
-        assert!(fields(&c).iter().any(|f| f == field), "{field}: {:?}", fields(&c));
-        assert!(c.notes.iter().any(|n| n.contains("no count moved")), "{field}: {:?}", c.notes);
+        assert!(
+            fields(&c).iter().any(|f| f == field),
+            "{field}: {:?}",
+            fields(&c)
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("no count moved")),
+            "{field}: {:?}",
+            c.notes
+        );
         // A count moved: the gate fails, naming the field and saying counts moved.
         let c = judge(base.clone(), current.clone(), 2, &Policy::default());
         assert_eq!(c.gate, Gate::Failed, "{field}");
         let field_name = field.split('.').next().unwrap();
         assert!(
-            c.reasons.iter().any(|r| r.contains(field_name) && r.contains("moved past")),
+            c.reasons
+                .iter()
+                .any(|r| r.contains(field_name) && r.contains("moved past")),
             "{field}: {:?}",
             c.reasons
         );
@@ -192,5 +216,8 @@ fn a_changed_canary_says_by_how_much() {
     }
     let c = judge(base, current, 2, &Policy::default());
     let reason = c.reasons.iter().find(|r| r.contains("canary")).unwrap();
-    assert!(reason.contains("glibc string routines differ: canary +3.1%"), "{reason}");
+    assert!(
+        reason.contains("glibc string routines differ: canary +3.1%"),
+        "{reason}"
+    );
 }

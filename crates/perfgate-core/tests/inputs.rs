@@ -335,6 +335,16 @@ fn baseline_from_a_different_environment_is_drift() {
     let env = c.environment.as_ref().unwrap();
     assert_eq!(env.verdict, RunVerdict::EnvironmentChanged);
     assert_eq!(env.changes[0].field, "glibc_tunables");
+    // No count moved: the evidence rule lets the gate pass, with a note naming the field.
+    assert_eq!(c.gate, Gate::Passed);
+    assert!(
+        c.notes.iter().any(|n| n.contains("glibc_tunables")),
+        "{:?}",
+        c.notes
+    );
+    // Without the evidence rule, drift alone fails the gate.
+    let strict = Policy::parse(Path::new("p.toml"), "drift_evidence = false\n").unwrap();
+    let c = compare(&run, &set, &strict).unwrap();
     assert_eq!(c.gate, Gate::Failed);
     // Under a lenient policy the same drift is only a warning.
     let lenient = Policy::parse(Path::new("p.toml"), "on_drift = \"warn\"\n").unwrap();

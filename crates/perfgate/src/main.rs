@@ -170,7 +170,11 @@ enum Cmd {
         #[command(flatten)]
         args: BenchArgs,
         /// The variations to try, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "rerun,relocate,env,no-preload")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "rerun,relocate,env,no-preload"
+        )]
         sources: Vec<String>,
         /// Where the runs and the relocated copy go (default: target/perfgate/doctor).
         #[arg(long, value_name = "DIR")]
@@ -178,6 +182,9 @@ enum Cmd {
         /// The policy whose thresholds mark the risky changes (default: ./perfgate.toml).
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// How many characters longer the relocated checkout's path is.
+        #[arg(long, value_name = "N", default_value_t = doctor::RELOCATE_BY)]
+        relocate_by: usize,
         /// Exit 1 when any benchmark moved under any of the chosen variations.
         #[arg(long)]
         fail_on_move: bool,
@@ -368,6 +375,7 @@ fn run(cli: Cli) -> Result<u8> {
             sources,
             work,
             policy,
+            relocate_by,
             fail_on_move,
             json,
         } => {
@@ -384,13 +392,14 @@ fn run(cli: Cli) -> Result<u8> {
             }
             let policy = load_policy(policy.as_deref())?;
             let work = work.unwrap_or_else(|| PathBuf::from("target/perfgate/doctor"));
-            let report = match doctor::run(&args.options(), &chosen, &work, &policy) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("perfgate doctor: error: {e}");
-                    return Ok(2);
-                }
-            };
+            let report =
+                match doctor::run(&args.options(), &chosen, &work, relocate_by.max(1), &policy) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("perfgate doctor: error: {e}");
+                        return Ok(2);
+                    }
+                };
             if let Some(p) = &json {
                 let mut text = serde_json::to_string_pretty(&report)?;
                 text.push('\n');
@@ -592,7 +601,10 @@ fn run_environment(results: &[PathBuf]) -> Option<PathBuf> {
 }
 
 fn read_run(inputs: &Inputs) -> Judged<Run> {
-    let recorded = inputs.env.clone().or_else(|| run_environment(&inputs.results));
+    let recorded = inputs
+        .env
+        .clone()
+        .or_else(|| run_environment(&inputs.results));
     let environment = match &recorded {
         Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
         None => penv::capture(&CaptureOptions::default()),
@@ -638,10 +650,12 @@ fn judge(
 /// The policy file given, else `./perfgate.toml` when it exists, else the defaults.
 fn load_policy(policy: Option<&Path>) -> Result<Policy> {
     let default = Path::new("perfgate.toml");
-    Ok(match policy.or_else(|| default.is_file().then_some(default)) {
-        Some(p) => Policy::load(p)?,
-        None => Policy::default(),
-    })
+    Ok(
+        match policy.or_else(|| default.is_file().then_some(default)) {
+            Some(p) => Policy::load(p)?,
+            None => Policy::default(),
+        },
+    )
 }
 
 fn use_color(choice: ColorArg, to_file: bool) -> bool {

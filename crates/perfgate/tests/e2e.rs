@@ -72,7 +72,11 @@ impl Ctx {
             .env("PERFGATE_FIXTURE_WORK", work.to_string())
             .output()
             .unwrap();
-        assert!(out.status.success(), "perfgate bench failed:\n{}", text(&out));
+        assert!(
+            out.status.success(),
+            "perfgate bench failed:\n{}",
+            text(&out)
+        );
         out
     }
 
@@ -120,15 +124,25 @@ fn bench_then_compare_to_exit_codes() {
 
     // A pinned run of a crate outside this workspace; its fingerprint is complete.
     let out = ctx.bench(10_000, &[]);
-    assert!(text(&out).contains("[4/4] perfgate-fixture-bench/fixture/"), "{}", text(&out));
+    assert!(
+        text(&out).contains("[4/4] perfgate-fixture-bench/fixture/"),
+        "{}",
+        text(&out)
+    );
     let env = ctx.environment();
     assert_eq!(env["runner"], "gungraun-runner 0.20.0");
-    assert_eq!(env["extra"]["preload"], "fixed_entropy (getrandom, time, clock_gettime)");
+    assert_eq!(
+        env["extra"]["preload"],
+        "fixed_entropy (getrandom, time, clock_gettime)"
+    );
     assert_eq!(env["extra"]["exec_dir"], "/tmp/irgate");
     let tunables = env["glibc_tunables"].as_str().unwrap().to_owned();
     assert!(tunables.contains("glibc.cpu.hwcaps=-"), "{tunables}");
     let canary = env["canary"].as_object().unwrap();
-    assert!(canary.contains_key("memcpy") && canary.contains_key("hashmap"), "{canary:?}");
+    assert!(
+        canary.contains_key("memcpy") && canary.contains_key("hashmap"),
+        "{canary:?}"
+    );
 
     // No baselines yet: fail closed with exit 2, never a pass.
     let out = ctx.compare("terminal", &[]);
@@ -147,10 +161,18 @@ fn bench_then_compare_to_exit_codes() {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     ctx.bench(10_000, &[]);
-    assert_eq!(ctx.environment()["canary"], env["canary"], "the canary repeats");
+    assert_eq!(
+        ctx.environment()["canary"],
+        env["canary"],
+        "the canary repeats"
+    );
     let out = ctx.compare("terminal", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("perfgate passed: 0 regressed"), "{}", text(&out));
+    assert!(
+        text(&out).contains("perfgate passed: 0 regressed"),
+        "{}",
+        text(&out)
+    );
 
     // Another CPU whose extra features the tunables switch off: informational only.
     let mut other_cpu = ctx.environment();
@@ -162,7 +184,11 @@ fn bench_then_compare_to_exit_codes() {
     let c = comparison(&out);
     let e = c.environment.as_ref().unwrap();
     assert_eq!(e.verdict, perfgate_core::RunVerdict::Consistent, "{e:?}");
-    assert!(c.notes.iter().any(|n| n.contains("informational")), "{:?}", c.notes);
+    assert!(
+        c.notes.iter().any(|n| n.contains("informational")),
+        "{:?}",
+        c.notes
+    );
 
     // An edited canary is drift; with no count moved the gate passes with a note...
     let mut edited = ctx.environment();
@@ -176,15 +202,24 @@ fn bench_then_compare_to_exit_codes() {
         perfgate_core::RunVerdict::EnvironmentChanged
     );
     assert!(
-        c.notes.iter().any(|n| n.contains("canary") && n.contains("no count moved")),
+        c.notes
+            .iter()
+            .any(|n| n.contains("canary") && n.contains("no count moved")),
         "{:?}",
         c.notes
     );
     // ...and fails without the evidence rule.
-    std::fs::write(ctx.work.path().join("strict.toml"), "drift_evidence = false\n").unwrap();
+    std::fs::write(
+        ctx.work.path().join("strict.toml"),
+        "drift_evidence = false\n",
+    )
+    .unwrap();
     let out = ctx.compare("json", &["--policy", "strict.toml"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(comparison(&out).reasons.iter().any(|r| r.contains("canary")));
+    assert!(comparison(&out)
+        .reasons
+        .iter()
+        .any(|r| r.contains("canary")));
 
     // +1% work in one benchmark: exit 1, and exactly that benchmark is named.
     ctx.bench(10_100, &[]);
@@ -207,15 +242,22 @@ fn bench_then_compare_to_exit_codes() {
     assert_eq!(env.verdict, perfgate_core::RunVerdict::EnvironmentChanged);
     let fields: Vec<&str> = env.changes.iter().map(|c| c.field.as_str()).collect();
     assert!(fields.contains(&"glibc_tunables"), "{fields:?}");
-    assert!(fields.iter().any(|f| f.starts_with("canary.")), "{fields:?}");
     assert!(
-        c.reasons.iter().any(|r| r.contains("glibc_tunables") && r.contains("moved")),
+        fields.iter().any(|f| f.starts_with("canary.")),
+        "{fields:?}"
+    );
+    assert!(
+        c.reasons
+            .iter()
+            .any(|r| r.contains("glibc_tunables") && r.contains("moved")),
         "{:?}",
         c.reasons
     );
     assert!(
-        c.benchmarks.iter().any(|b| b.id.to_string().ends_with("memory/clone_64k")
-            && b.verdict != perfgate_core::Verdict::Unchanged),
+        c.benchmarks
+            .iter()
+            .any(|b| b.id.to_string().ends_with("memory/clone_64k")
+                && b.verdict != perfgate_core::Verdict::Unchanged),
         "{:?}",
         c.benchmarks
     );
@@ -228,14 +270,23 @@ fn bench_refuses_a_bad_runner_with_exit_2() {
     let fixture = fixture_dir();
     let missing = work.path().join("gungraun-runner");
     let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args(["bench", "--workspace", fixture.to_str().unwrap(), "--runner"])
+        .args([
+            "bench",
+            "--workspace",
+            fixture.to_str().unwrap(),
+            "--runner",
+        ])
         .arg(&missing)
         .current_dir(work.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no such file"), "{}", text(&out));
-    assert!(text(&out).contains("cargo install gungraun-runner --version 0.20.0"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cargo install gungraun-runner --version 0.20.0"),
+        "{}",
+        text(&out)
+    );
 
     // A runner at another version than the library.
     let fake = work.path().join("bin/gungraun-runner");
@@ -247,17 +298,31 @@ fn bench_refuses_a_bad_runner_with_exit_2() {
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args(["bench", "--workspace", fixture.to_str().unwrap(), "--runner"])
+        .args([
+            "bench",
+            "--workspace",
+            fixture.to_str().unwrap(),
+            "--runner",
+        ])
         .arg(&fake)
         .current_dir(work.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("0.19.0") && text(&out).contains("must match"), "{}", text(&out));
+    assert!(
+        text(&out).contains("0.19.0") && text(&out).contains("must match"),
+        "{}",
+        text(&out)
+    );
 
     // No valgrind.
     let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args(["bench", "--workspace", fixture.to_str().unwrap(), "--valgrind"])
+        .args([
+            "bench",
+            "--workspace",
+            fixture.to_str().unwrap(),
+            "--valgrind",
+        ])
         .arg(work.path().join("no-valgrind"))
         .current_dir(work.path())
         .output()

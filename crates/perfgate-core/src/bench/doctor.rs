@@ -58,7 +58,7 @@ impl Source {
     }
 }
 
-/// How far the checkout moves for [`Source::Relocate`], in characters.
+/// How far the checkout moves for [`Source::Relocate`] by default, in characters.
 pub const RELOCATE_BY: usize = 64;
 
 /// One benchmark's largest change per source.
@@ -207,16 +207,18 @@ pub fn read_run(dir: &Path) -> Result<Run, BenchError> {
 }
 
 /// Copies the workspace's files (tracked and untracked, not ignored: what `git
-/// ls-files -co --exclude-standard` lists) to a path [`RELOCATE_BY`] characters longer
-/// than `root`, under `work`. Returns the new root.
-pub fn relocate(root: &Path, work: &Path) -> Result<PathBuf, BenchError> {
+/// ls-files -co --exclude-standard` lists) to a path `by` characters longer than
+/// `root`, under `work`. Returns the new root. The copy's `target` is a link to
+/// `<work>/relocated-target`, shared by every relocation, so that only the
+/// workspace's own crates are rebuilt there.
+pub fn relocate(root: &Path, work: &Path, by: usize) -> Result<PathBuf, BenchError> {
     let root_len = root.as_os_str().len();
     let name = root
         .file_name()
         .map_or_else(|| "tree".into(), |n| n.to_string_lossy().into_owned());
     let base = work.join("relocated");
     let fixed = base.as_os_str().len() + 2 + name.len();
-    let want = root_len + RELOCATE_BY;
+    let want = root_len + by;
     let pad = want.saturating_sub(fixed).max(1);
     let new_root = base.join("p".repeat(pad)).join(&name);
     let list = Command::new("git")
@@ -252,6 +254,13 @@ pub fn relocate(root: &Path, work: &Path) -> Result<PathBuf, BenchError> {
             };
             r.map_err(|e| io(&p, e))?;
         }
+    }
+    let target = new_root.join("target");
+    if !target.exists() {
+        let shared = work.join("relocated-target");
+        std::fs::create_dir_all(&shared).map_err(|e| io(&shared, e))?;
+        std::fs::create_dir_all(&new_root).map_err(|e| io(&new_root, e))?;
+        std::os::unix::fs::symlink(&shared, &target).map_err(|e| io(&target, e))?;
     }
     for rel in list.stdout.split(|b| *b == 0).filter(|s| !s.is_empty()) {
         let rel =
@@ -292,6 +301,7 @@ pub fn run(
     base: &BenchOptions,
     sources: &[Source],
     work: &Path,
+    relocate_by: usize,
     policy: &Policy,
 ) -> Result<DoctorReport, BenchError> {
     let say = |m: &str| {
@@ -313,7 +323,7 @@ pub fn run(
             Source::Rerun => {}
             Source::Relocate => {
                 let root = super::cargo::discover(&base.workspace, base.locked)?.root;
-                let moved = relocate(&root, work)?;
+                let moved = relocate(&root, work, relocate_by)?;
                 say(&format!(
                     "relocated copy at {} ({} characters longer than {})",
                     moved.display(),

@@ -497,8 +497,14 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
     // Count first, for progress.
     let mut totals = Vec::new();
     for (s, fixed) in suites.iter().zip(&installed) {
-        let mut cmd = driver(fixed, s, &ws.root, &path_env, options);
-        cmd.args(["--bench", "--list"]);
+        let cwd = exec
+            .working_dir(&s.package_dir)
+            .map_err(BenchError::ExecDir)?;
+        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
+        // With --home the runner needs no `cargo metadata` (the working directory is
+        // not a cargo package).
+        cmd.args(["--bench", "--list"])
+            .arg(format!("--home={}", home.display()));
         if let Some(f) = &options.filter {
             cmd.arg(harness_filter(&s.bench, f));
         }
@@ -530,7 +536,10 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
 
     let mut done = 0usize;
     for (s, fixed) in suites.iter().zip(&installed) {
-        let mut cmd = driver(fixed, s, &ws.root, &path_env, options);
+        let cwd = exec
+            .working_dir(&s.package_dir)
+            .map_err(BenchError::ExecDir)?;
+        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
         cmd.arg("--bench")
             .arg("--save-summary=json")
             .arg(format!("--home={}", home.display()))
@@ -656,17 +665,19 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// The command that drives one suite: the fixed copy of its bench binary, run where
-/// cargo would run it (the package directory), with the runner on `PATH`.
+/// The command that drives one suite: the fixed copy of its bench binary, run in the
+/// fixed stand-in `cwd` for its package directory (where cargo would run it), with
+/// the runner on `PATH`.
 fn driver(
     fixed: &Path,
     s: &Suite,
+    cwd: &Path,
     root: &Path,
     path_env: &std::ffi::OsStr,
     options: &BenchOptions,
 ) -> Command {
     let mut cmd = Command::new(fixed);
-    cmd.current_dir(&s.package_dir)
+    cmd.current_dir(cwd)
         .env("PATH", path_env)
         .env("CARGO_PKG_NAME", &s.package)
         .env("GUNGRAUN_WORKSPACE_ROOT", root)

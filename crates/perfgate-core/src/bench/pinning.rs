@@ -81,6 +81,31 @@ impl ExecDir {
         Ok(link)
     }
 
+    /// Makes `<dir>/cwd` a fixed-path stand-in for `package_dir`: one symbolic link per
+    /// entry of the package directory, so that relative paths a benchmark opens
+    /// (`plugins/x.fsx`) still reach the package's files while the process's working
+    /// directory has the same name everywhere. (Valgrind reads the working directory
+    /// at start; its length moved counts.) Files a benchmark creates with a relative
+    /// path land in this directory, not in the package.
+    pub fn working_dir(&self, package_dir: &Path) -> Result<PathBuf, String> {
+        let cwd = self.path.join("cwd");
+        if cwd.exists() {
+            std::fs::remove_dir_all(&cwd)
+                .map_err(|e| format!("cannot clear {}: {e}", cwd.display()))?;
+        }
+        std::fs::create_dir_all(&cwd)
+            .map_err(|e| format!("cannot create {}: {e}", cwd.display()))?;
+        let entries = std::fs::read_dir(package_dir)
+            .map_err(|e| format!("cannot list {}: {e}", package_dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot list {}: {e}", package_dir.display()))?;
+            let link = cwd.join(entry.file_name());
+            std::os::unix::fs::symlink(entry.path(), &link)
+                .map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+        }
+        Ok(cwd)
+    }
+
     /// Where the bench binary of target `bench` runs from.
     pub fn bench(&self, bench: &str) -> PathBuf {
         self.path.join("run").join(bench)
