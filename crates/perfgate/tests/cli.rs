@@ -207,9 +207,31 @@ fn env_extras_are_recorded_and_compared() {
         &["compare", "--baselines", "bl", "--env", "a.json", r],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // No count moved: the drift is named in a note and the gate passes (evidence rule).
     let out = perfgate(
         dir.path(),
         &["compare", "--baselines", "bl", "--env", "b.json", r],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("note: environment differs (extra.callgrind_args"),
+        "{}",
+        text(&out)
+    );
+    // Without the evidence rule the same drift fails the gate.
+    std::fs::write(dir.path().join("strict.toml"), "drift_evidence = false\n").unwrap();
+    let out = perfgate(
+        dir.path(),
+        &[
+            "compare",
+            "--baselines",
+            "bl",
+            "--policy",
+            "strict.toml",
+            "--env",
+            "b.json",
+            r,
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(

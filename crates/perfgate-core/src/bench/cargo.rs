@@ -53,6 +53,9 @@ impl Harness {
 pub struct Suite {
     /// The cargo package.
     pub package: String,
+    /// The package's own version (`-p name@version` tells it from a dependency of
+    /// the same name).
+    pub package_version: String,
     /// The bench target name (`benches/<name>.rs`).
     pub bench: String,
     /// The package directory (where cargo runs the bench binary).
@@ -188,6 +191,7 @@ pub fn parse_metadata(json: &[u8]) -> Result<Workspace, BenchError> {
             if uses_harness {
                 suites.push(Suite {
                     package: pkg.name.clone(),
+                    package_version: pkg.version.clone(),
                     bench: t.name.clone(),
                     package_dir: package_dir.clone(),
                     harness,
@@ -260,7 +264,9 @@ pub fn build(
         cmd.arg("--locked");
     }
     for s in suites {
-        cmd.args(["-p", &s.package, "--bench", &s.bench]);
+        cmd.arg("-p")
+            .arg(format!("{}@{}", s.package, s.package_version))
+            .args(["--bench", &s.bench]);
     }
     cmd.args(cargo_args);
     let out = cmd.output().map_err(|e| BenchError::Tool {
