@@ -53,6 +53,11 @@ impl Ctx {
 
     /// `perfgate bench` of the fixture with `work` iterations and `extra` arguments.
     fn bench(&self, work: u32, extra: &[&str]) -> Output {
+        self.bench_with(work, extra, &[])
+    }
+
+    /// [`Ctx::bench`] with extra environment variables.
+    fn bench_with(&self, work: u32, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let fixture = fixture_dir();
         let run = self.run_dir();
         let mut args = vec![
@@ -70,6 +75,7 @@ impl Ctx {
             .env("CARGO_TARGET_DIR", self.target())
             .env("IRGATE_CACHE_DIR", self.target().join("irgate-cache"))
             .env("PERFGATE_FIXTURE_WORK", work.to_string())
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert!(
@@ -231,6 +237,17 @@ fn bench_then_compare_to_exit_codes() {
     let pct = c.regressions().next().unwrap().change_pct.unwrap();
     assert!((0.9..1.1).contains(&pct), "{pct}");
     assert!(c.environment.as_ref().unwrap().changes.is_empty());
+
+    // No C compiler for the preload: a warning and an unpinned run recorded as such,
+    // never a silent pinned claim.
+    let cache = ctx.work.path().join("empty-cache");
+    let cache = cache.to_str().unwrap();
+    let out = ctx.bench_with(10_000, &["--cache-dir", cache], &[("CC", "/bin/false")]);
+    assert!(text(&out).contains("running UNPINNED"), "{}", text(&out));
+    assert_eq!(
+        ctx.environment()["extra"]["preload"],
+        "none (could not be built)"
+    );
 
     // Same build, no tunables: drift in glibc_tunables and the canary, and the
     // memcpy-heavy benchmark moves, so the gate fails on drift with evidence.

@@ -212,15 +212,31 @@ pub fn read_run(dir: &Path) -> Result<Run, BenchError> {
 /// `<work>/relocated-target`, shared by every relocation, so that only the
 /// workspace's own crates are rebuilt there.
 pub fn relocate(root: &Path, work: &Path, by: usize) -> Result<PathBuf, BenchError> {
+    std::fs::create_dir_all(work).map_err(|e| io(work, e))?;
+    let work = &work.canonicalize().map_err(|e| io(work, e))?;
     let root_len = root.as_os_str().len();
     let name = root
         .file_name()
         .map_or_else(|| "tree".into(), |n| n.to_string_lossy().into_owned());
-    let base = work.join("relocated");
-    let fixed = base.as_os_str().len() + 2 + name.len();
+    // Beside the checkout when its parent is writable (`/w/main` -> `/w/main_rrr`, any
+    // length difference from 1 on), else under `work` (as long as that allows).
     let want = root_len + by;
-    let pad = want.saturating_sub(fixed).max(1);
-    let new_root = base.join("p".repeat(pad)).join(&name);
+    let beside = root.parent().and_then(|parent| {
+        let candidate = parent.join(format!("{name}_{}", "r".repeat(by.saturating_sub(1))));
+        let probe = parent.join(format!(".{name}_probe"));
+        let writable =
+            std::fs::create_dir_all(&probe).is_ok() && std::fs::remove_dir(&probe).is_ok();
+        (writable && candidate.as_os_str().len() == want).then_some(candidate)
+    });
+    let new_root = match beside {
+        Some(p) => p,
+        None => {
+            let base = work.join("relocated");
+            let fixed = base.as_os_str().len() + 2 + name.len();
+            let pad = want.saturating_sub(fixed).max(1);
+            base.join("p".repeat(pad)).join(&name)
+        }
+    };
     let list = Command::new("git")
         .args(["ls-files", "-z", "-co", "--exclude-standard"])
         .current_dir(root)
@@ -310,6 +326,8 @@ pub fn run(
         }
     };
     std::fs::create_dir_all(work).map_err(|e| io(work, e))?;
+    // Absolute, so that path lengths and the relocated copy's links are right.
+    let work = &work.canonicalize().map_err(|e| io(work, e))?;
     let mut opts = base.clone();
     opts.out = work.join("reference");
     say("reference run");
@@ -317,6 +335,7 @@ pub fn run(
     let reference = read_run(&opts.out)?;
     let mut per_source: BTreeMap<Source, BTreeMap<BenchId, i64>> = BTreeMap::new();
     for &s in sources {
+        let mut relocated: Option<PathBuf> = None;
         let mut o = base.clone();
         o.out = work.join(s.name());
         match s {
@@ -337,12 +356,20 @@ pub fn run(
                     .and_then(|w| w.strip_prefix(&root).ok().map(Path::to_path_buf))
                     .unwrap_or_default();
                 o.workspace = moved.join(rel);
+                relocated = Some(moved);
             }
             Source::Env => o.driver_env.extend(big_environment()),
             Source::NoPreload => o.no_preload = true,
         }
         say(&format!("variation: {}", s.name()));
-        super::run(&o)?;
+        let result = super::run(&o);
+        // The copy's sources go; its build stays in `<work>/relocated-target`.
+        if let Some(copy) = relocated.take() {
+            if let Err(e) = std::fs::remove_dir_all(&copy) {
+                say(&format!("warning: cannot remove {}: {e}", copy.display()));
+            }
+        }
+        result?;
         per_source.insert(s, deltas(&reference, &read_run(&o.out)?));
     }
     let benchmarks = reference
