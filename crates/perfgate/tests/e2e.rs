@@ -286,17 +286,16 @@ fn bench_refuses_a_bad_runner_with_exit_2() {
     let work = tempfile::tempdir().unwrap();
     let fixture = fixture_dir();
     let missing = work.path().join("gungraun-runner");
-    let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args([
-            "bench",
-            "--workspace",
-            fixture.to_str().unwrap(),
-            "--runner",
-        ])
-        .arg(&missing)
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    // `perfgate bench` of the fixture with one more option and its value.
+    let bench_with = |option: &str, value: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_perfgate"))
+            .args(["bench", "--workspace", fixture.to_str().unwrap(), option])
+            .arg(value)
+            .current_dir(work.path())
+            .output()
+            .unwrap()
+    };
+    let out = bench_with("--runner", &missing);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no such file"), "{}", text(&out));
     assert!(
@@ -314,17 +313,7 @@ fn bench_refuses_a_bad_runner_with_exit_2() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args([
-            "bench",
-            "--workspace",
-            fixture.to_str().unwrap(),
-            "--runner",
-        ])
-        .arg(&fake)
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    let out = bench_with("--runner", &fake);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("0.19.0") && text(&out).contains("must match"),
@@ -333,17 +322,7 @@ fn bench_refuses_a_bad_runner_with_exit_2() {
     );
 
     // No valgrind.
-    let out = Command::new(env!("CARGO_BIN_EXE_perfgate"))
-        .args([
-            "bench",
-            "--workspace",
-            fixture.to_str().unwrap(),
-            "--valgrind",
-        ])
-        .arg(work.path().join("no-valgrind"))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
+    let out = bench_with("--valgrind", &work.path().join("no-valgrind"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("install valgrind"), "{}", text(&out));
 }

@@ -295,29 +295,31 @@ fn select(all: Vec<Suite>, options: &BenchOptions) -> Result<Vec<Suite>, BenchEr
         .iter()
         .map(|s| format!("{}/{}", s.package, s.bench))
         .collect();
-    for p in &options.packages {
-        if !all.iter().any(|s| &s.package == p) {
-            return Err(BenchError::NoSuite(format!(
-                "--package {p}: no Callgrind suite in that package (suites: {})",
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
+    let unknown = |what: String| {
+        let suites = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        BenchError::NoSuite(format!("{what} (suites: {suites})"))
+    };
+    if let Some(p) = options
+        .packages
+        .iter()
+        .find(|p| !all.iter().any(|s| &s.package == *p))
+    {
+        return Err(unknown(format!(
+            "--package {p}: no Callgrind suite in that package"
+        )));
     }
-    for b in &options.benches {
-        if !all.iter().any(|s| &s.bench == b) {
-            return Err(BenchError::NoSuite(format!(
-                "--bench {b}: no Callgrind bench target of that name (suites: {})",
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
+    if let Some(b) = options
+        .benches
+        .iter()
+        .find(|b| !all.iter().any(|s| &s.bench == *b))
+    {
+        return Err(unknown(format!(
+            "--bench {b}: no Callgrind bench target of that name"
+        )));
     }
     let chosen: Vec<Suite> = all
         .into_iter()
