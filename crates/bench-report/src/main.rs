@@ -24,7 +24,7 @@ enum Cmd {
     /// Print the run as a table (Ir and wall time per benchmark).
     Table {
         /// Run directory written by ci/bench.
-        #[arg(long, default_value = "target/perfgate/run")]
+        #[arg(long, default_value = "target/irgate/run")]
         run: PathBuf,
     },
     /// Require two runs to hold the same benchmarks with identical Ir (exit 1 if not).
@@ -37,7 +37,7 @@ enum Cmd {
     /// Write docs/PERFORMANCE_REPORT.md from a run with both suites.
     Report {
         /// Run directory written by ci/bench and ci/bench --wall.
-        #[arg(long, default_value = "target/perfgate/run")]
+        #[arg(long, default_value = "target/irgate/run")]
         run: PathBuf,
         /// Where to write the report.
         #[arg(long, default_value = "docs/PERFORMANCE_REPORT.md")]

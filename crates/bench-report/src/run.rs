@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! <run>/
-//!   environment.json                                  fingerprint (`perfgate env`, via ci/bench)
+//!   environment.json                                  fingerprint (`irgate env`, via ci/bench)
 //!   run.toml                                          suite, benchmark count, filter, seconds (ci/bench)
 //!   gungraun/<package>/<bench>/<group>/<function>.<id>/
 //!       summary.json                                  Gungraun summary, schema v7
@@ -375,7 +375,7 @@ pub fn read_wall(dir: &Path) -> Result<BTreeMap<BenchName, WallResult>, ReadErro
 }
 
 /// Read a run's facts as flat key/value strings: the fingerprint `environment.json`
-/// written by `perfgate env` (its `extra` table flattened into the top level) and
+/// written by `irgate env` (its `extra` table flattened into the top level) and
 /// `run.toml` written by `ci/bench`. A missing file contributes nothing.
 pub fn read_environment(dir: &Path) -> Result<BTreeMap<String, String>, ReadError> {
     let mut out = BTreeMap::new();

@@ -1,0 +1,732 @@
+//! `irgate bench`: the pinned run of a workspace's Callgrind benchmarks.
+//!
+//! The first stage of the data flow. It finds the bench targets that use `gungraun`
+//! (cargo metadata), checks that the runner on hand has the library's exact version,
+//! chooses `GLIBC_TUNABLES` for the glibc it finds ([`crate::glibc`]), builds the
+//! entropy preload and the canary once per source hash, runs each bench binary from
+//! one fixed directory ([`pinning::EXEC_DIR`]) so that counts do not follow the
+//! checkout path, and leaves a run directory that `compare` and `accept` read:
+//!
+//! ```text
+//! <out>/
+//!   gungraun/<package>/<bench>/<group>/<function>[.<id>]/summary.json  (+ callgrind.*.out)
+//!   environment.json   the fingerprint (valgrind, runner, rustc, glibc, tunables, canary, …)
+//!   run.toml           facts about the run: suites, benchmark count, filter, seconds
+//!   canary.callgrind.out
+//! ```
+
+pub mod canary;
+pub mod cargo;
+pub mod doctor;
+pub mod pinning;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::env::{self as penv, CaptureOptions};
+use crate::model::Environment;
+use cargo::{Harness, Suite};
+use pinning::{ExecDir, Pinning};
+
+/// The library versions `irgate bench` knows how to pin, by harness.
+pub const SUPPORTED: &[(Harness, &str)] = &[(Harness::Gungraun, "0.20")];
+
+/// Callgrind arguments without cache simulation: Ir only.
+pub const CALLGRIND_NO_CACHE: &str = "--cache-sim=no";
+/// Callgrind arguments with a pinned cache geometry, for cache metrics.
+pub const CALLGRIND_PINNED_CACHE: &str =
+    "--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=8388608,16,64";
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// A directory inside the cargo workspace (default `.`).
+    pub workspace: PathBuf,
+    /// Only these packages (default: every package with a Callgrind suite).
+    pub packages: Vec<String>,
+    /// Only these bench targets.
+    pub benches: Vec<String>,
+    /// A glob over `group/function/id` (`*` any text); without `*` or `?` a prefix.
+    pub filter: Option<String>,
+    /// The run directory.
+    pub out: PathBuf,
+    /// The runner executable (default: `gungraun-runner` on `PATH`, then
+    /// `~/.cargo/bin`).
+    pub runner: Option<PathBuf>,
+    /// The valgrind executable.
+    pub valgrind: PathBuf,
+    /// An explicit `GLIBC_TUNABLES` value instead of the table's.
+    pub glibc_tunables: Option<String>,
+    /// Run without the entropy preload (experiments; recorded as `preload = none`).
+    pub no_preload: bool,
+    /// Simulate caches with a pinned geometry (for cache metrics).
+    pub cache_sim: bool,
+    /// Benchmarks run at once (the runner's `--parallel`); counts do not depend on it.
+    pub jobs: usize,
+    /// Pass `--locked` to cargo.
+    pub locked: bool,
+    /// Where the preload and canary builds are kept.
+    pub cache_dir: Option<PathBuf>,
+    /// The fixed execution directory (default [`pinning::EXEC_DIR`]; tests only).
+    pub exec_dir: PathBuf,
+    /// Extra arguments for the harness (after `--`).
+    pub harness_args: Vec<String>,
+    /// Extra environment for the harness's driver process (the runner clears it for
+    /// the measured process; `irgate doctor` uses this to prove it).
+    pub driver_env: Vec<(String, String)>,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            workspace: PathBuf::from("."),
+            packages: Vec::new(),
+            benches: Vec::new(),
+            filter: None,
+            out: PathBuf::from("target/irgate/run"),
+            runner: None,
+            valgrind: PathBuf::from("valgrind"),
+            glibc_tunables: None,
+            no_preload: false,
+            cache_sim: false,
+            jobs: 1,
+            locked: false,
+            cache_dir: None,
+            exec_dir: PathBuf::from(pinning::EXEC_DIR),
+            harness_args: Vec::new(),
+            driver_env: Vec::new(),
+            progress: true,
+        }
+    }
+}
+
+/// What a finished run left.
+#[derive(Debug, Clone)]
+pub struct BenchOutcome {
+    /// The run directory.
+    pub out: PathBuf,
+    /// Benchmarks run.
+    pub benchmarks: usize,
+    /// The fingerprint written to `environment.json`.
+    pub environment: Environment,
+    /// Wall-clock seconds of the whole command.
+    pub seconds: f64,
+    /// Things the user should know (e.g. an unpinned run).
+    pub warnings: Vec<String>,
+}
+
+/// Why a run could not be made. Every one of these is exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A tool is missing or failed.
+    #[error("{tool}: {message}")]
+    Tool {
+        /// The tool.
+        tool: String,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// The runner is missing or at the wrong version.
+    #[error("{0}")]
+    Runner(String),
+    /// glibc not in the table and no explicit tunables.
+    #[error("{0}")]
+    Glibc(String),
+    /// No suite to run.
+    #[error("{0}")]
+    NoSuite(String),
+    /// The bench build failed.
+    #[error("build: {0}")]
+    Build(String),
+    /// The canary could not be built or run.
+    #[error("canary: {0}")]
+    Canary(String),
+    /// The fixed execution directory could not be used.
+    #[error("execution directory: {0}")]
+    ExecDir(String),
+    /// The benchmarks failed.
+    #[error("{0}")]
+    Run(String),
+    /// The run directory could not be written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What happened.
+        message: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BenchError + '_ {
+    move |e| BenchError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Translates a `group/function/id` glob into the harness's filter for `bench`
+/// (`<bench>::group::function::id`); a pattern without `*` or `?` matches as a prefix.
+pub fn harness_filter(bench: &str, glob: &str) -> String {
+    let mut f = format!("{bench}::{}", glob.replace('/', "::"));
+    if !glob.contains(['*', '?']) {
+        f.push('*');
+    }
+    f
+}
+
+/// The runner's version from `<runner> --version` (`gungraun-runner 0.20.0`).
+fn runner_version(runner: &Path) -> Option<String> {
+    let out = Command::new(runner)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next()?.trim().to_owned();
+    (!line.is_empty()).then_some(line)
+}
+
+/// Finds `name` on `PATH`, then in `~/.cargo/bin`.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(name)))
+        .find(|p| p.is_file())
+}
+
+/// Checks the runner for `harness` at `version`; returns its path and `--version` line.
+fn check_runner(
+    explicit: Option<&Path>,
+    harness: Harness,
+    version: &str,
+) -> Result<(PathBuf, String), BenchError> {
+    let install = format!(
+        "install it with `cargo install {} --version {version} --locked` (or `ci/setup`)",
+        harness.runner()
+    );
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(BenchError::Runner(format!(
+                    "--runner {}: no such file; {install}",
+                    p.display()
+                )));
+            }
+            if p.file_name().and_then(|n| n.to_str()) != Some(harness.runner()) {
+                return Err(BenchError::Runner(format!(
+                    "--runner {}: the {} library starts the runner by its name, so the file must be called `{}`",
+                    p.display(),
+                    harness.library(),
+                    harness.runner()
+                )));
+            }
+            p.to_owned()
+        }
+        None => which(harness.runner()).ok_or_else(|| {
+            BenchError::Runner(format!(
+                "{} not found on PATH or in ~/.cargo/bin: the benches use {} {version}; {install}",
+                harness.runner(),
+                harness.library()
+            ))
+        })?,
+    };
+    let line = runner_version(&path).ok_or_else(|| {
+        BenchError::Runner(format!(
+            "{} --version printed nothing; {install}",
+            path.display()
+        ))
+    })?;
+    let found = line.split_whitespace().nth(1).unwrap_or("");
+    if found != version {
+        return Err(BenchError::Runner(format!(
+            "{} is {line}, but the benches use {} {version} and the two must match exactly; {install}",
+            path.display(),
+            harness.library()
+        )));
+    }
+    Ok((path, line))
+}
+
+/// The tunables for this machine's glibc, or an explicit value.
+fn choose_tunables(explicit: Option<&str>) -> Result<(String, Option<String>), BenchError> {
+    let glibc = Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty());
+    if let Some(t) = explicit {
+        return Ok((t.to_owned(), glibc));
+    }
+    let Some(text) = glibc.clone() else {
+        return Err(BenchError::Glibc(
+            "cannot tell the C library's version (`getconf GNU_LIBC_VERSION` failed): not glibc? \
+             Give --glibc-tunables VALUE explicitly (\"\" for none)"
+                .into(),
+        ));
+    };
+    let version = crate::glibc::parse_version(&text);
+    match version.and_then(crate::glibc::pinned_tunables) {
+        Some(t) => Ok((t, glibc)),
+        None => {
+            let known: Vec<String> = crate::glibc::TABLE
+                .iter()
+                .map(|r| format!("{}.{}", r.version.0, r.version.1))
+                .collect();
+            Err(BenchError::Glibc(format!(
+                "{text}: no pinned GLIBC_TUNABLES for this glibc (the table covers {}); give \
+                 --glibc-tunables VALUE explicitly, switching off every hwcap its x86-64 string \
+                 ifunc selectors test",
+                known.join(", ")
+            )))
+        }
+    }
+}
+
+/// Picks the suites asked for.
+fn select(all: Vec<Suite>, options: &BenchOptions) -> Result<Vec<Suite>, BenchError> {
+    let names: Vec<String> = all
+        .iter()
+        .map(|s| format!("{}/{}", s.package, s.bench))
+        .collect();
+    let unknown = |what: String| {
+        let suites = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        BenchError::NoSuite(format!("{what} (suites: {suites})"))
+    };
+    if let Some(p) = options
+        .packages
+        .iter()
+        .find(|p| !all.iter().any(|s| &s.package == *p))
+    {
+        return Err(unknown(format!(
+            "--package {p}: no Callgrind suite in that package"
+        )));
+    }
+    if let Some(b) = options
+        .benches
+        .iter()
+        .find(|b| !all.iter().any(|s| &s.bench == *b))
+    {
+        return Err(unknown(format!(
+            "--bench {b}: no Callgrind bench target of that name"
+        )));
+    }
+    let chosen: Vec<Suite> = all
+        .into_iter()
+        .filter(|s| options.packages.is_empty() || options.packages.contains(&s.package))
+        .filter(|s| options.benches.is_empty() || options.benches.contains(&s.bench))
+        .collect();
+    if chosen.is_empty() {
+        return Err(BenchError::NoSuite(
+            "no bench target of this workspace uses gungraun or iai-callgrind \
+             (a bench target with `harness = false` whose source calls `gungraun::main!`)"
+                .into(),
+        ));
+    }
+    for s in &chosen {
+        let ok = SUPPORTED.iter().any(|(h, v)| {
+            *h == s.harness && (s.version == *v || s.version.starts_with(&format!("{v}.")))
+        });
+        if !ok {
+            return Err(BenchError::NoSuite(format!(
+                "{}/{} uses {} {}; irgate bench pins gungraun 0.20 so far. Run that suite with \
+                 `cargo bench` and judge its summaries with `irgate compare`",
+                s.package,
+                s.bench,
+                s.harness.library(),
+                s.version
+            )));
+        }
+    }
+    Ok(chosen)
+}
+
+/// Runs the suites pinned and writes the run directory.
+pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
+    let started = Instant::now();
+    let mut warnings = Vec::new();
+    let say = |m: &str| {
+        if options.progress {
+            eprintln!("irgate bench: {m}");
+        }
+    };
+
+    let valgrind_version = Command::new(&options.valgrind)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .ok_or_else(|| BenchError::Tool {
+            tool: "valgrind".into(),
+            message: format!(
+                "{} not found or not working: install valgrind (Debian/Ubuntu: `apt-get install valgrind`, or `ci/setup`)",
+                options.valgrind.display()
+            ),
+        })?;
+
+    let ws = cargo::discover(&options.workspace, options.locked)?;
+    let suites = select(ws.suites, options)?;
+    let first = &suites[0];
+    let (runner, runner_line) =
+        check_runner(options.runner.as_deref(), first.harness, &first.version)?;
+    for s in &suites[1..] {
+        if (s.harness, &s.version) != (first.harness, &first.version) {
+            return Err(BenchError::Runner(format!(
+                "{}/{} uses {} {} but {}/{} uses {} {}: run them with separate `irgate bench --package` calls",
+                s.package, s.bench, s.harness.library(), s.version,
+                first.package, first.bench, first.harness.library(), first.version
+            )));
+        }
+    }
+    let (tunables, glibc) = choose_tunables(options.glibc_tunables.as_deref())?;
+    let cache = options
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| pinning::default_cache_dir(&ws.root));
+
+    let (preload_built, preload_missing) = if options.no_preload {
+        (None, Some("--no-preload".to_owned()))
+    } else {
+        match pinning::build_preload(&cache) {
+            Ok(p) => (Some(p), None),
+            Err(e) => {
+                let w = format!(
+                    "the entropy preload could not be built ({e}); running UNPINNED: hash seeds and clocks vary, so counts may not repeat (install a C compiler, e.g. `apt-get install gcc`)"
+                );
+                say(&format!("warning: {w}"));
+                warnings.push(w);
+                (None, Some("could not be built".to_owned()))
+            }
+        }
+    };
+
+    let rustc_vv = Command::new(canary::rustc())
+        .current_dir(&ws.root)
+        .arg("-vV")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .ok_or_else(|| BenchError::Tool {
+            tool: "rustc".into(),
+            message: "`rustc -vV` failed in the workspace".into(),
+        })?;
+    let canary_built = canary::build(&cache, &ws.root, &rustc_vv)?;
+
+    // Held from the build to the end: the fixed paths are this run's alone.
+    let exec = ExecDir::lock(&options.exec_dir).map_err(BenchError::ExecDir)?;
+    say(&format!(
+        "building {} suite{} (cargo bench --no-run, through {})",
+        suites.len(),
+        if suites.len() == 1 { "" } else { "s" },
+        exec.source().display()
+    ));
+    let fixed_root = exec.link_source(&ws.root).map_err(BenchError::ExecDir)?;
+    let exes = cargo::build(&fixed_root, &suites, options.locked, &[])?;
+
+    let preload = match &preload_built {
+        Some(p) => {
+            exec.install(p, &exec.preload())
+                .map_err(BenchError::ExecDir)?;
+            Some(exec.preload())
+        }
+        None => None,
+    };
+    exec.install(&canary_built, &exec.canary())
+        .map_err(BenchError::ExecDir)?;
+    let pinning = Pinning {
+        glibc_tunables: tunables.clone(),
+        preload,
+        preload_missing,
+        callgrind_args: if options.cache_sim {
+            CALLGRIND_PINNED_CACHE
+        } else {
+            CALLGRIND_NO_CACHE
+        }
+        .to_owned(),
+    };
+
+    std::fs::create_dir_all(&options.out).map_err(io_err(&options.out))?;
+    let out = options.out.canonicalize().map_err(io_err(&options.out))?;
+    // A run directory holds exactly one run: no stale summary of a renamed benchmark.
+    for stale in [
+        "gungraun",
+        "environment.json",
+        "run.toml",
+        "comparison.json",
+        "comparison.md",
+    ] {
+        let p = out.join(stale);
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        if let Err(e) = r {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(io_err(&p)(e));
+            }
+        }
+    }
+    let home = out.join("gungraun");
+
+    let path_env = {
+        let mut dirs: Vec<PathBuf> = runner.parent().map(Path::to_path_buf).into_iter().collect();
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(dirs).unwrap_or_default()
+    };
+
+    let mut installed = Vec::new();
+    for (s, exe) in suites.iter().zip(&exes) {
+        let fixed = exec.bench(&s.bench);
+        exec.install(exe, &fixed).map_err(BenchError::ExecDir)?;
+        installed.push(fixed);
+    }
+
+    // Count first, for progress.
+    let mut totals = Vec::new();
+    for (s, fixed) in suites.iter().zip(&installed) {
+        let cwd = exec
+            .working_dir(&s.package_dir)
+            .map_err(BenchError::ExecDir)?;
+        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
+        // With --home the runner needs no `cargo metadata` (the working directory is
+        // not a cargo package).
+        cmd.args(["--bench", "--list"])
+            .arg(format!("--home={}", home.display()));
+        if let Some(f) = &options.filter {
+            cmd.arg(harness_filter(&s.bench, f));
+        }
+        let o = cmd
+            .output()
+            .map_err(|e| BenchError::Run(format!("cannot run {}: {e}", fixed.display())))?;
+        let n = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.ends_with(": benchmark"))
+            .count();
+        totals.push(n);
+    }
+    let total: usize = totals.iter().sum();
+    if total == 0 {
+        return Err(BenchError::NoSuite(match &options.filter {
+            Some(f) => {
+                format!("--filter {f:?} matches no benchmark (ids look like `group/function/id`)")
+            }
+            None => "the suites define no benchmark".into(),
+        }));
+    }
+    say(&format!("GLIBC_TUNABLES={tunables}"));
+    say(&format!(
+        "{total} benchmark{} under Callgrind, from {}; summaries -> {}",
+        if total == 1 { "" } else { "s" },
+        exec.path().display(),
+        home.display()
+    ));
+
+    let mut done = 0usize;
+    for (s, fixed) in suites.iter().zip(&installed) {
+        let cwd = exec
+            .working_dir(&s.package_dir)
+            .map_err(BenchError::ExecDir)?;
+        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
+        cmd.arg("--bench")
+            .arg("--save-summary=json")
+            .arg(format!("--home={}", home.display()))
+            .arg(format!("--callgrind-args={}", pinning.callgrind_args))
+            .arg("--output-format=json");
+        for (k, v) in pinning.client_env() {
+            cmd.arg(format!("--envs={k}={v}"));
+        }
+        if options.jobs > 1 {
+            cmd.arg(format!("--parallel={}", options.jobs));
+        }
+        if let Some(f) = &options.filter {
+            cmd.arg(harness_filter(&s.bench, f));
+        }
+        cmd.args(&options.harness_args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| BenchError::Run(format!("cannot run {}: {e}", fixed.display())))?;
+        let log_path = out.join(format!("{}-{}.log", s.package, s.bench));
+        let mut log = std::fs::File::create(&log_path).map_err(io_err(&log_path))?;
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.map_err(io_err(&log_path))?;
+                writeln!(log, "{line}").map_err(io_err(&log_path))?;
+                match progress_line(&line) {
+                    Some((id, ir)) => {
+                        done += 1;
+                        if options.progress {
+                            eprintln!("[{done}/{total}] {}/{}/{id}  Ir {ir}", s.package, s.bench);
+                        }
+                    }
+                    None if options.progress && !line.trim().is_empty() => eprintln!("{line}"),
+                    None => {}
+                }
+            }
+        }
+        let status = child
+            .wait()
+            .map_err(|e| BenchError::Run(format!("{}: {e}", fixed.display())))?;
+        if !status.success() {
+            return Err(BenchError::Run(format!(
+                "{}/{}: the benchmark run failed ({status}); its output is in {}",
+                s.package,
+                s.bench,
+                log_path.display()
+            )));
+        }
+    }
+
+    say("canary (calibration workload)");
+    let canary = canary::run(&options.valgrind, &exec, &pinning, &out)?;
+    drop(exec);
+
+    let mut env = penv::capture_with_tunables(
+        &CaptureOptions {
+            valgrind: options.valgrind.clone(),
+            runner: Some(runner.clone()),
+            rustc: canary::rustc(),
+            target: None,
+            cache: Some(if options.cache_sim {
+                CALLGRIND_PINNED_CACHE.to_owned()
+            } else {
+                "none (cache simulation off)".to_owned()
+            }),
+        },
+        tunables,
+    );
+    env.valgrind = Some(valgrind_version.lines().next().unwrap_or("").to_owned());
+    env.runner = Some(runner_line);
+    let (rustc, host) = penv::parse_rustc_vv(&rustc_vv);
+    env.rustc = rustc;
+    env.target = host;
+    env.glibc = glibc;
+    env.canary = canary;
+    env.extra
+        .insert("callgrind_args".into(), pinning.callgrind_args.clone());
+    env.extra.insert("preload".into(), pinning.preload_fact());
+    env.extra
+        .insert("exec_dir".into(), options.exec_dir.display().to_string());
+
+    let env_path = out.join("environment.json");
+    let mut json = serde_json::to_string_pretty(&env).map_err(|e| BenchError::Io {
+        path: env_path.clone(),
+        message: e.to_string(),
+    })?;
+    json.push('\n');
+    crate::baseline::write_atomic(&env_path, json.as_bytes()).map_err(|e| BenchError::Io {
+        path: env_path.clone(),
+        message: e.to_string(),
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let suites_text: Vec<String> = suites
+        .iter()
+        .map(|s| format!("\"{}/{}\"", s.package, s.bench))
+        .collect();
+    let run_toml = format!(
+        "# Facts about this run. Written by `irgate bench`.\nsuites = [{}]\nbenchmarks = {done}\nfilter = {}\nwall_seconds = {}\n",
+        suites_text.join(", "),
+        toml_string(options.filter.as_deref().unwrap_or("")),
+        seconds.round() as u64
+    );
+    let run_path = out.join("run.toml");
+    crate::baseline::write_atomic(&run_path, run_toml.as_bytes()).map_err(|e| BenchError::Io {
+        path: run_path.clone(),
+        message: e.to_string(),
+    })?;
+    say(&format!(
+        "done: {done} benchmarks in {seconds:.0} s; environment: {}",
+        env_path.display()
+    ));
+    Ok(BenchOutcome {
+        out,
+        benchmarks: done,
+        environment: env,
+        seconds,
+        warnings,
+    })
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The command that drives one suite: the fixed copy of its bench binary, run in the
+/// fixed stand-in `cwd` for its package directory (where cargo would run it), with
+/// the runner on `PATH`.
+fn driver(
+    fixed: &Path,
+    s: &Suite,
+    cwd: &Path,
+    root: &Path,
+    path_env: &std::ffi::OsStr,
+    options: &BenchOptions,
+) -> Command {
+    let mut cmd = Command::new(fixed);
+    cmd.current_dir(cwd)
+        .env("PATH", path_env)
+        .env("CARGO_PKG_NAME", &s.package)
+        .env("GUNGRAUN_WORKSPACE_ROOT", root)
+        .stdin(Stdio::null());
+    for (k, v) in &options.driver_env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// `(group/function[/id], Ir)` from one `--output-format=json` line, when it is one.
+fn progress_line(line: &str) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let group = v.get("group")?.as_str()?;
+    let function = v.get("function_name")?.as_str()?;
+    let mut id = format!("{group}/{function}");
+    if let Some(case) = v.get("id").and_then(|i| i.as_str()) {
+        id.push('/');
+        id.push_str(case);
+    }
+    let ir = v
+        .pointer("/profiles/0/data/total/metrics/Ir/values/new")
+        .map(|n| match n {
+            serde_json::Value::Object(m) => m
+                .get("Int")
+                .map_or_else(|| n.to_string(), ToString::to_string),
+            other => other.to_string(),
+        })
+        .unwrap_or_else(|| "?".into());
+    Some((id, ir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_translate_to_the_harness_syntax() {
+        assert_eq!(harness_filter("ir", "dispatch/*"), "ir::dispatch::*");
+        assert_eq!(harness_filter("ir", "loading/dir"), "ir::loading::dir*");
+        assert_eq!(harness_filter("ir", "a/b?/c"), "ir::a::b?::c");
+    }
+
+    #[test]
+    fn progress_reads_json_lines() {
+        let l = r#"{"group":"g","function_name":"f","id":"x","profiles":[{"data":{"total":{"metrics":{"Ir":{"values":{"new":1234}}}}}}]}"#;
+        assert_eq!(progress_line(l), Some(("g/f/x".into(), "1234".into())));
+        assert_eq!(progress_line("ir::g::f x"), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Markdown for the PR comment and `$GITHUB_STEP_SUMMARY`.
+//!
+//! Shape: one verdict line; the reasons; a table of regressions, then missing and new
+//! benchmarks, then improvements; unchanged results collapsed in `<details>`; one
+//! environment line at the end. Every string that came from input is escaped so it
+//! cannot break a table, inject HTML or `@mention` anyone. The output is capped below
+//! [`DEFAULT_MAX_CHARS`] bytes with an explicit truncation note.
+
+use crate::comparison::{BenchComparison, Comparison, Gate, Verdict};
+use crate::render::{change_text, headline, value_text};
+
+/// Default cap on the output length, in bytes (GitHub allows 65,536 characters).
+pub const DEFAULT_MAX_CHARS: usize = 65_000;
+
+/// Longest benchmark name shown before it is shortened with `…`.
+const MAX_NAME_CHARS: usize = 160;
+
+/// Options for [`markdown`].
+#[derive(Debug, Clone)]
+pub struct MarkdownOptions {
+    /// Upper bound on the output length in bytes; clamped to [`DEFAULT_MAX_CHARS`].
+    pub max_chars: usize,
+    /// A hidden marker placed first (e.g. `<!-- irgate -->` for a sticky comment);
+    /// emitted verbatim, so it must come from trusted code.
+    pub marker: Option<String>,
+    /// Where the full results are (e.g. an artifact URL), named in the truncation note.
+    pub details_url: Option<String>,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> Self {
+        Self {
+            max_chars: DEFAULT_MAX_CHARS,
+            marker: None,
+            details_url: None,
+        }
+    }
+}
+
+/// Escapes untrusted text for use in markdown prose and table cells: no HTML, no
+/// table breaks, no line breaks, no mentions or references, no emphasis or links.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            // A zero-width joiner after @ and # keeps GitHub from linking a user,
+            // team or issue.
+            '@' => out.push_str("@\u{2060}"),
+            '#' => out.push_str("#\u{2060}"),
+            '\\' | '*' | '_' | '[' | ']' | '~' | '!' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn name(b: &BenchComparison) -> String {
+    let full = b.id.to_string();
+    if full.chars().count() > MAX_NAME_CHARS {
+        let short: String = full.chars().take(MAX_NAME_CHARS).collect();
+        format!("{}…", escape_markdown(&short))
+    } else {
+        escape_markdown(&full)
+    }
+}
+
+fn row(b: &BenchComparison) -> String {
+    format!(
+        "| {} | {} | {} | {} | {:.2}% |\n",
+        name(b),
+        value_text(b.baseline),
+        value_text(b.current),
+        escape_markdown(&change_text(b)),
+        b.threshold_pct
+    )
+}
+
+const TABLE_HEAD: &str =
+    "| Benchmark | Baseline | Current | Change | Threshold |\n|---|---:|---:|---:|---:|\n";
+
+/// Builds output within a byte budget, counting what did not fit.
+struct Budget {
+    out: String,
+    limit: usize,
+    dropped_rows: usize,
+}
+
+impl Budget {
+    fn push(&mut self, s: &str) -> bool {
+        if self.out.len() + s.len() <= self.limit {
+            self.out.push_str(s);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Renders `c` as GitHub-flavoured markdown, capped at `options.max_chars` bytes.
+pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
+    let cap = options.max_chars.min(DEFAULT_MAX_CHARS);
+    let icon = match c.gate {
+        Gate::Passed => "✅",
+        Gate::Failed => "❌",
+        Gate::CouldNotJudge => "⚠️",
+    };
+    let mut head = String::new();
+    if let Some(m) = &options.marker {
+        head.push_str(m);
+        head.push('\n');
+    }
+    head.push_str(&format!("### {icon} {}\n\n", escape_markdown(&headline(c))));
+    for r in &c.reasons {
+        head.push_str(&format!("- {}\n", escape_markdown(r)));
+    }
+    let warnings = super::warning_lines(c);
+    for w in &warnings {
+        head.push_str(&format!("- warning: {}\n", escape_markdown(w)));
+    }
+    for n in &c.notes {
+        head.push_str(&format!("- note: {}\n", escape_markdown(n)));
+    }
+    if !c.reasons.is_empty() || !warnings.is_empty() || !c.notes.is_empty() {
+        head.push('\n');
+    }
+
+    // The end: truncation note (if needed) and environment line, always present.
+    let env_line = match &c.environment {
+        Some(e) => {
+            let mut s = String::new();
+            if !e.changes.is_empty() {
+                let what: Vec<String> = e
+                    .changes
+                    .iter()
+                    .map(|ch| {
+                        format!(
+                            "{}: {} → {}",
+                            escape_markdown(&ch.field),
+                            escape_markdown(&format!(
+                                "{:?}",
+                                ch.baseline.as_deref().unwrap_or("unknown")
+                            )),
+                            escape_markdown(&format!(
+                                "{:?}",
+                                ch.current.as_deref().unwrap_or("unknown")
+                            ))
+                        )
+                    })
+                    .collect();
+                s.push_str(&format!(
+                    "**Environment changed** ({}): {}  \n",
+                    match e.action {
+                        crate::policy::Action::Fail => "fails the gate",
+                        crate::policy::Action::Warn => "warning",
+                        crate::policy::Action::Ignore => "ignored",
+                    },
+                    what.join("; ")
+                ));
+            }
+            s.push_str(&format!(
+                "<sub>Environment: {}</sub>\n",
+                escape_markdown(&e.current.one_line())
+            ));
+            s
+        }
+        None => String::new(),
+    };
+    let note_reserve = 400;
+    let mut b = Budget {
+        out: String::new(),
+        limit: cap.saturating_sub(env_line.len() + note_reserve),
+        dropped_rows: 0,
+    };
+    // The headline is essential; if even it does not fit, cut it hard (never exceed cap).
+    if !b.push(&head) {
+        let mut h: String = head.chars().take(b.limit / 4).collect();
+        h.push('\n');
+        b.out.push_str(&h);
+    }
+
+    let sections: [(Verdict, &str, bool); 5] = [
+        (Verdict::Regressed, "Regressions", false),
+        (Verdict::Missing, "Missing benchmarks", false),
+        (Verdict::New, "New benchmarks (no baseline)", false),
+        (Verdict::Improved, "Improvements", false),
+        (Verdict::Unchanged, "Unchanged", true),
+    ];
+    for (verdict, title, collapsed) in sections {
+        let rows: Vec<&BenchComparison> = c.with_verdict(verdict).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let (open, close) = if collapsed {
+            (
+                format!(
+                    "<details><summary>{title} ({})</summary>\n\n{TABLE_HEAD}",
+                    rows.len()
+                ),
+                "\n</details>\n\n".to_owned(),
+            )
+        } else {
+            (
+                format!("#### {title} ({})\n\n{TABLE_HEAD}", rows.len()),
+                "\n".to_owned(),
+            )
+        };
+        // Room for the opening, the closing and at least one row.
+        if b.out.len() + open.len() + close.len() > b.limit {
+            b.dropped_rows += rows.len();
+            continue;
+        }
+        b.out.push_str(&open);
+        b.limit -= close.len();
+        for r in &rows {
+            if !b.push(&row(r)) {
+                b.dropped_rows += 1;
+            }
+        }
+        b.limit += close.len();
+        b.out.push_str(&close);
+    }
+
+    let mut out = b.out;
+    if b.dropped_rows > 0 {
+        let where_ = match &options.details_url {
+            Some(u) => format!(" Full results: {}", escape_markdown(u)),
+            None => " The JSON report has every result.".to_owned(),
+        };
+        out.push_str(&format!(
+            "> **Truncated:** {} more row(s) not shown to stay under {} characters.{}\n\n",
+            b.dropped_rows, cap, where_
+        ));
+    }
+    out.push_str(&env_line);
+    if out.len() > cap {
+        // Cannot happen with the reserves above; keep the promise regardless.
+        let mut end = cap;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    out
+}

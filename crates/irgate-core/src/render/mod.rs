@@ -1,0 +1,129 @@
+//! Renderers of a [`Comparison`]: terminal, markdown and JSON.
+//!
+//! All renderers take the same comparison and derive their headline from the same
+//! counts, so a summary line never contradicts the rows below it.
+
+mod markdown;
+mod terminal;
+
+pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
+pub use terminal::{terminal, TerminalOptions};
+
+use crate::comparison::{BenchComparison, Comparison, Gate};
+
+/// The output formats of `irgate compare` and `irgate report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human table for a terminal (colour when asked).
+    Terminal,
+    /// GitHub-flavoured markdown for PR comments and step summaries.
+    Markdown,
+    /// The versioned JSON document (`docs/COMPARISON_JSON.md`).
+    Json,
+}
+
+/// The comparison as JSON (same as [`Comparison::to_json`]).
+pub fn json(c: &Comparison) -> String {
+    c.to_json()
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `+1.23% (+456)` style change text.
+pub(crate) fn change_text(b: &BenchComparison) -> String {
+    let delta = match b.delta {
+        Some(d) if d >= 0 => format!("+{}", thousands(d.unsigned_abs())),
+        Some(d) => format!("-{}", thousands(d.unsigned_abs())),
+        None => return String::new(),
+    };
+    match b.change_pct {
+        Some(p) => format!("{p:+.2}% ({delta})"),
+        None => format!("n/a ({delta})"),
+    }
+}
+
+/// `1,234` or `—`.
+pub(crate) fn value_text(v: Option<u64>) -> String {
+    v.map_or_else(|| "—".to_owned(), thousands)
+}
+
+/// What the policy reports without failing the gate, one sentence each.
+pub(crate) fn warning_lines(c: &Comparison) -> Vec<String> {
+    use crate::comparison::Verdict;
+    use crate::policy::Action;
+    let mut out = Vec::new();
+    let count = |v: Verdict| c.warnings().filter(|b| b.verdict == v).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let n = count(Verdict::New);
+    if n > 0 {
+        out.push(format!(
+            "{n} benchmark{} without a baseline (accept it to start gating it)",
+            plural(n)
+        ));
+    }
+    let n = count(Verdict::Missing);
+    if n > 0 {
+        out.push(format!(
+            "{n} baseline{} without a benchmark in the run",
+            plural(n)
+        ));
+    }
+    let n = count(Verdict::Regressed);
+    if n > 0 {
+        out.push(format!(
+            "{n} regression{} under a warn-only override",
+            plural(n)
+        ));
+    }
+    if let Some(e) = &c.environment {
+        if !e.changes.is_empty() && e.action == Action::Warn {
+            out.push(e.difference_sentence());
+        }
+    }
+    out
+}
+
+/// The one-line headline: outcome and counts.
+pub(crate) fn headline(c: &Comparison) -> String {
+    let n = &c.counts;
+    let outcome = match c.gate {
+        Gate::Passed => "passed",
+        Gate::Failed => "failed",
+        Gate::CouldNotJudge => "could not judge",
+    };
+    if c.gate == Gate::CouldNotJudge {
+        return format!("irgate {outcome}");
+    }
+    format!(
+        "irgate {outcome}: {} regressed, {} improved, {} unchanged, {} new, {} missing ({} benchmarks, gated on {})",
+        n.regressed,
+        n.improved,
+        n.unchanged,
+        n.new,
+        n.missing,
+        n.total(),
+        c.metric
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,551 @@
+//! The "irgate" check run, its annotations, and the commit-status fallback.
+//!
+//! # What branch protection sees
+//!
+//! | gate outcome     | check run conclusion | commit status | passes a required check? |
+//! |------------------|----------------------|---------------|--------------------------|
+//! | pass             | `success`            | `success`     | yes                      |
+//! | fail             | `failure`            | `failure`     | no                       |
+//! | could not judge  | `neutral`            | `error`       | check run: **yes**; status: no |
+//! | (results pending)| `queued`/`in_progress` | `pending`   | no (waits)               |
+//!
+//! Branch protection treats the check-run conclusions `success`, `neutral` and
+//! `skipped` as passing, everything else (`failure`, `action_required`,
+//! `cancelled`, `timed_out`, `stale`) as failing; for commit statuses only
+//! `success` passes. Commit statuses have no neutral state, so "could not
+//! judge" is `error` there. A repository that wants a could-not-judge run to
+//! block merges with check runs too sets [`CheckOptions::fail_closed`], which
+//! makes it `failure`.
+//!
+//! # Which one is used
+//!
+//! Check runs need a GitHub App token (an App installation, or `GITHUB_TOKEN`
+//! with `checks: write`); a personal access token gets `403`. In
+//! [`ReportMode::Auto`] a `403` or `404` from the check-run endpoints falls back
+//! to a commit status with context `irgate` (`statuses: write`).
+
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::client::{encode_segment, ApiError, GithubClient, Idempotency};
+
+/// The check run's (and the status context's) name.
+pub const CHECK_NAME: &str = "irgate";
+
+/// `external_id` that marks the check runs irgate created.
+pub const EXTERNAL_ID: &str = "irgate";
+
+/// Identifier of the check run's "Accept" button.
+pub const ACCEPT_ACTION_ID: &str = "irgate-accept";
+
+/// GitHub's limit for `output.summary` and `output.text`, in characters.
+pub const MAX_OUTPUT_CHARS: usize = 65_535;
+
+/// Annotations GitHub takes in one request.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// The gate's verdict as GitHub shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Gate passed.
+    Pass,
+    /// Gate failed (a regression, a missing benchmark, drift under a strict policy).
+    Fail,
+    /// The gate could not judge (bad input, no baseline, unreadable results).
+    CouldNotJudge,
+}
+
+impl Outcome {
+    /// Exit code of the `irgate` CLI for this outcome (0 / 1 / 2).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::CouldNotJudge => 2,
+        }
+    }
+}
+
+/// One annotation on a line of a file in the pull request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Annotation {
+    /// Repository-relative file path.
+    pub path: String,
+    /// First line (1-based).
+    pub start_line: u64,
+    /// Last line.
+    pub end_line: u64,
+    /// `notice`, `warning` or `failure`.
+    pub annotation_level: String,
+    /// What is wrong.
+    pub message: String,
+    /// Short title (≤ 255 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl Annotation {
+    /// A `failure` annotation for a regressed benchmark.
+    pub fn failure(path: &str, line: u64, title: &str, message: &str) -> Self {
+        Self {
+            path: path.to_string(),
+            start_line: line.max(1),
+            end_line: line.max(1),
+            annotation_level: "failure".into(),
+            message: truncate_chars(message, 60_000),
+            title: Some(truncate_chars(title, 255)),
+        }
+    }
+}
+
+/// Everything a check run or status shows for one commit.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// The commit (the pull request's head sha).
+    pub head_sha: String,
+    /// Gate outcome.
+    pub outcome: Outcome,
+    /// One-line title, e.g. "2 benchmarks regressed".
+    pub title: String,
+    /// The markdown verdict (cut to 65,535 characters).
+    pub summary: String,
+    /// Further details (`output.text`, cut to 65,535 characters).
+    pub text: Option<String>,
+    /// Annotations for regressed benchmarks.
+    pub annotations: Vec<Annotation>,
+    /// Link for "Details" (the workflow run), if any.
+    pub details_url: Option<String>,
+}
+
+/// Where the verdict goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportMode {
+    /// Check run, falling back to a commit status when not allowed.
+    Auto,
+    /// Check run only.
+    Check,
+    /// Commit status only.
+    Status,
+}
+
+/// Options for publishing.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Check run, status, or check with fallback.
+    pub mode: ReportMode,
+    /// Map "could not judge" to `failure` instead of `neutral`.
+    pub fail_closed: bool,
+    /// Offer the "Accept" button on a failed check.
+    pub accept_button: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            mode: ReportMode::Auto,
+            fail_closed: false,
+            accept_button: true,
+        }
+    }
+}
+
+/// Where the verdict went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// A check run with this id; `requests` counts the API calls that carried
+    /// annotations.
+    CheckRun {
+        /// Check-run id.
+        id: u64,
+        /// Requests made to send the check and its annotations.
+        requests: usize,
+    },
+    /// A commit status.
+    Status,
+}
+
+/// Check-run conclusion for an outcome.
+pub fn conclusion(outcome: Outcome, fail_closed: bool) -> &'static str {
+    match outcome {
+        Outcome::Pass => "success",
+        Outcome::Fail => "failure",
+        Outcome::CouldNotJudge if fail_closed => "failure",
+        Outcome::CouldNotJudge => "neutral",
+    }
+}
+
+/// Commit-status state for an outcome.
+pub fn status_state(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Pass => "success",
+        Outcome::Fail => "failure",
+        Outcome::CouldNotJudge => "error",
+    }
+}
+
+/// Cuts `s` to at most `max` characters.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A repository, `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Repo {
+    /// Owner.
+    pub owner: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Repo {
+    /// Parses `owner/name`.
+    pub fn parse(full: &str) -> Option<Self> {
+        let (owner, name) = full.split_once('/')?;
+        if owner.is_empty() || name.is_empty() || name.contains('/') {
+            return None;
+        }
+        Some(Self {
+            owner: owner.into(),
+            name: name.into(),
+        })
+    }
+
+    /// `/repos/{owner}/{name}`.
+    pub fn path(&self) -> String {
+        format!(
+            "/repos/{}/{}",
+            encode_segment(&self.owner),
+            encode_segment(&self.name)
+        )
+    }
+}
+
+/// Finds this commit's latest "irgate" check run made by irgate (name
+/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any.
+pub async fn find_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+) -> Result<Option<(u64, Value)>, ApiError> {
+    let path = format!(
+        "{}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest&per_page=100",
+        repo.path(),
+        encode_segment(sha)
+    );
+    let resp = client.get(&path).await?;
+    let runs = resp
+        .body
+        .get("check_runs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(runs
+        .into_iter()
+        .filter(|r| r.get("name").and_then(Value::as_str) == Some(CHECK_NAME))
+        // Only irgate's own runs: a workflow job named "irgate" also
+        // shows up as a check run of that name.
+        .filter(|r| r.get("external_id").and_then(Value::as_str) == Some(EXTERNAL_ID))
+        .filter_map(|r| r.get("id").and_then(Value::as_u64).map(|id| (id, r)))
+        .max_by_key(|(id, _)| *id))
+}
+
+/// Publishes the verdict as a check run (annotations in batches of 50) or a
+/// commit status, per `opts.mode`.
+pub async fn publish(
+    client: &GithubClient,
+    repo: &Repo,
+    report: &CheckReport,
+    opts: &CheckOptions,
+) -> Result<Published, ApiError> {
+    match opts.mode {
+        ReportMode::Status => publish_status(client, repo, report).await,
+        ReportMode::Check => publish_check_run(client, repo, report, opts).await,
+        ReportMode::Auto => match publish_check_run(client, repo, report, opts).await {
+            Err(e) if check_runs_refused(&e) => {
+                tracing::warn!(error = %e, "cannot create check runs with these credentials; using a commit status");
+                publish_status(client, repo, report).await
+            }
+            other => other,
+        },
+    }
+}
+
+/// Whether `e` is GitHub refusing check runs to these credentials (403 or
+/// 404), the case in which `auto` mode falls back to a commit status.
+pub(crate) fn check_runs_refused(e: &ApiError) -> bool {
+    matches!(
+        e.status(),
+        Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+    )
+}
+
+/// Publishes the verdict as a commit status (the `status` mode, and `auto`'s
+/// fallback when check runs are refused).
+async fn publish_status(
+    client: &GithubClient,
+    repo: &Repo,
+    report: &CheckReport,
+) -> Result<Published, ApiError> {
+    post_status(
+        client,
+        repo,
+        &report.head_sha,
+        report.outcome,
+        &report.title,
+        report.details_url.as_deref(),
+    )
+    .await?;
+    Ok(Published::Status)
+}
+
+fn output(report: &CheckReport, annotations: &[Annotation]) -> Value {
+    let mut out = json!({
+        "title": truncate_chars(&report.title, 255),
+        "summary": truncate_chars(&report.summary, MAX_OUTPUT_CHARS),
+    });
+    if let Some(text) = &report.text {
+        out["text"] = json!(truncate_chars(text, MAX_OUTPUT_CHARS));
+    }
+    if !annotations.is_empty() {
+        out["annotations"] = json!(annotations);
+    }
+    out
+}
+
+async fn publish_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    report: &CheckReport,
+    opts: &CheckOptions,
+) -> Result<Published, ApiError> {
+    let mut batches = report.annotations.chunks(ANNOTATIONS_PER_REQUEST);
+    let first = batches.next().unwrap_or(&[]);
+    let mut body = json!({
+        "name": CHECK_NAME,
+        "external_id": EXTERNAL_ID,
+        "status": "completed",
+        "conclusion": conclusion(report.outcome, opts.fail_closed),
+        "output": output(report, first),
+    });
+    if let Some(url) = &report.details_url {
+        body["details_url"] = json!(url);
+    }
+    if opts.accept_button && report.outcome == Outcome::Fail {
+        body["actions"] = json!([{
+            "label": "Accept",
+            "description": "Accept these results as baselines",
+            "identifier": ACCEPT_ACTION_ID,
+        }]);
+    } else {
+        body["actions"] = json!([]);
+    }
+    // Annotations append to a check run, so a completed run is never reused
+    // (that would repeat them); only a queued or in-progress one (from
+    // `mark_pending`) is completed in place. GitHub and branch protection
+    // show the latest run of a name on a commit.
+    let existing = find_check_run(client, repo, &report.head_sha).await?;
+    let pending = existing
+        .as_ref()
+        .filter(|(_, r)| r.get("status").and_then(Value::as_str) != Some("completed"))
+        .map(|(id, _)| *id);
+    let before = existing.map(|(id, _)| id);
+    let id = match pending {
+        Some(id) => {
+            let path = format!("{}/check-runs/{id}", repo.path());
+            client
+                .request(
+                    Method::PATCH,
+                    &path,
+                    Some(&body),
+                    Idempotency::CreatesResource,
+                )
+                .await
+                .or_else(|e| tolerate_lost_answer(e, "the first annotations"))?;
+            id
+        }
+        None => create_check_run(client, repo, &report.head_sha, body, before).await?,
+    };
+    let mut requests = 1;
+    for batch in batches {
+        let path = format!("{}/check-runs/{id}", repo.path());
+        let body = json!({ "output": output(report, batch) });
+        // Annotations append: repeating a PATCH whose answer was lost would
+        // show them twice, so such a batch is given up instead.
+        client
+            .request(
+                Method::PATCH,
+                &path,
+                Some(&body),
+                Idempotency::CreatesResource,
+            )
+            .await
+            .or_else(|e| tolerate_lost_answer(e, "a batch of annotations"))?;
+        requests += 1;
+    }
+    Ok(Published::CheckRun { id, requests })
+}
+
+/// Turns "may or may not have been carried out" into a warning.
+fn tolerate_lost_answer(e: ApiError, what: &str) -> Result<crate::client::ApiResponse, ApiError> {
+    match e {
+        ApiError::Ambiguous { reason, .. } => {
+            tracing::warn!(%reason, "{what} may not have reached GitHub; not repeating it");
+            Ok(crate::client::ApiResponse {
+                status: StatusCode::OK,
+                headers: http::HeaderMap::new(),
+                body: Value::Null,
+            })
+        }
+        other => Err(other),
+    }
+}
+
+/// Creates a check run. After a lost answer it looks for a run newer than
+/// `before` before trying again, so one verdict makes one run.
+async fn create_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    mut body: Value,
+    before: Option<u64>,
+) -> Result<u64, ApiError> {
+    body["head_sha"] = json!(sha);
+    let path = format!("{}/check-runs", repo.path());
+    let mut last = String::new();
+    for _ in 0..3 {
+        match client
+            .request(
+                Method::POST,
+                &path,
+                Some(&body),
+                Idempotency::CreatesResource,
+            )
+            .await
+        {
+            Ok(resp) => {
+                return resp.body.get("id").and_then(Value::as_u64).ok_or_else(|| {
+                    ApiError::Decode {
+                        method: Method::POST,
+                        path: path.clone(),
+                        reason: "created check run has no id".into(),
+                    }
+                })
+            }
+            Err(ApiError::Ambiguous { reason, .. }) => {
+                if let Some((id, _)) = find_check_run(client, repo, sha).await? {
+                    if Some(id) != before {
+                        return Ok(id);
+                    }
+                }
+                last = reason;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::GaveUp {
+        method: Method::POST,
+        path,
+        attempts: 3,
+        elapsed: std::time::Duration::ZERO,
+        last,
+    })
+}
+
+/// Posts a commit status with context `irgate`.
+pub async fn post_status(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    outcome: Outcome,
+    description: &str,
+    target_url: Option<&str>,
+) -> Result<(), ApiError> {
+    post_status_state(
+        client,
+        repo,
+        sha,
+        status_state(outcome),
+        description,
+        target_url,
+    )
+    .await
+}
+
+async fn post_status_state(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    state: &str,
+    description: &str,
+    target_url: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut body = json!({
+        "state": state,
+        "context": CHECK_NAME,
+        // GitHub cuts status descriptions at 140 characters.
+        "description": truncate_chars(description, 140),
+    });
+    if let Some(url) = target_url {
+        body["target_url"] = json!(url);
+    }
+    let path = format!("{}/statuses/{}", repo.path(), encode_segment(sha));
+    client
+        .request(Method::POST, &path, Some(&body), Idempotency::Idempotent)
+        .await
+        .map(|_| ())
+}
+
+/// Marks the commit as waiting for benchmark results: a `queued` check run (or
+/// a `pending` status in fallback).
+pub async fn mark_pending(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    mode: ReportMode,
+) -> Result<Published, ApiError> {
+    let title = "Waiting for benchmark results";
+    if mode != ReportMode::Status {
+        let body = json!({
+            "name": CHECK_NAME,
+            "external_id": EXTERNAL_ID,
+            "status": "queued",
+            "output": { "title": title, "summary": "The irgate benchmarks for this commit have not reported yet." },
+        });
+        match create_check_run(client, repo, sha, body, None).await {
+            Ok(id) => return Ok(Published::CheckRun { id, requests: 1 }),
+            Err(e) if mode == ReportMode::Auto && check_runs_refused(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    post_status_state(client, repo, sha, "pending", title, None).await?;
+    Ok(Published::Status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conclusions() {
+        assert_eq!(conclusion(Outcome::Pass, false), "success");
+        assert_eq!(conclusion(Outcome::Fail, false), "failure");
+        assert_eq!(conclusion(Outcome::CouldNotJudge, false), "neutral");
+        assert_eq!(conclusion(Outcome::CouldNotJudge, true), "failure");
+        assert_eq!(status_state(Outcome::CouldNotJudge), "error");
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abcd", 3), "ab…");
+        let a = Annotation::failure("x.rs", 0, &"t".repeat(300), "m");
+        assert_eq!(a.start_line, 1);
+        assert_eq!(a.title.unwrap().chars().count(), 255);
+    }
+}

@@ -1,0 +1,527 @@
+//! `irgate github ...`: the command-line face of this crate.
+//!
+//! ```text
+//! irgate github post --repo OWNER/NAME --pr N --sha HEAD_SHA --comparison comparison.json
+//! irgate github handle-event --event-name "$GITHUB_EVENT_NAME" --event-path "$GITHUB_EVENT_PATH"
+//! irgate github serve [--config irgate-bot.toml]
+//! ```
+//!
+//! Credentials: `GITHUB_TOKEN` (or `--token-env NAME`), or a GitHub App with
+//! `--app-id`/`GITHUB_APP_ID`, `--app-key-file`/`GITHUB_APP_PRIVATE_KEY_PATH` and
+//! `--installation-id`/`GITHUB_APP_INSTALLATION_ID`; the App wins when both are
+//! given. `--api-url`/`GITHUB_API_URL` points at GitHub Enterprise or a test
+//! server. Exit codes: `0` done, `2` could not do it (bad input, GitHub refused
+//! or kept failing); `post --exit-with-gate` returns the gate's 0/1/2 instead
+//! of 0 after posting.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::accept::AcceptConfig;
+use crate::check::{CheckOptions, ReportMode};
+use crate::client::{Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL};
+use crate::comment::{PullRequest, StickyOptions};
+use crate::events::{Credentials, GithubHandler};
+use crate::report::{self, PostOptions};
+use crate::results::ResultsSource;
+
+/// Largest comparison file `post` reads.
+const MAX_COMPARISON_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `irgate github` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// Post a comparison to a pull request: check run (or commit status) and sticky comment.
+    Post(PostArgs),
+    /// Run the webhook service (GitHub App mode).
+    Serve(ServeArgs),
+    /// Handle one GitHub event inside a workflow (Actions mode).
+    HandleEvent(HandleEventArgs),
+}
+
+/// How to reach and authenticate against GitHub.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// REST API root (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, env = "GITHUB_API_URL", default_value = DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Environment variable holding the token.
+    #[arg(long, default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+    /// GitHub App id (App authentication instead of a token).
+    #[arg(long, env = "GITHUB_APP_ID")]
+    pub app_id: Option<u64>,
+    /// GitHub App private key, PEM file.
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_PATH")]
+    pub app_key_file: Option<PathBuf>,
+    /// The App's installation id on the repository's owner.
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID")]
+    pub installation_id: Option<u64>,
+    /// Retries of a failing request (5xx, 429, rate limit, timeout).
+    #[arg(long, default_value_t = 5)]
+    pub max_retries: u32,
+    /// Bound on one request including its retries and waits, seconds.
+    #[arg(long, default_value_t = 120)]
+    pub request_budget_secs: u64,
+    /// Bound on one attempt, seconds.
+    #[arg(long, default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Bound on the whole command (`post`, `handle-event`), seconds.
+    #[arg(long, default_value_t = 600)]
+    pub total_timeout_secs: u64,
+}
+
+impl ConnectionArgs {
+    /// Runs `work` within the total time bound.
+    async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
+        let limit = Duration::from_secs(self.total_timeout_secs);
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| Err(format!("gave up after the {limit:?} total time bound")))
+    }
+}
+
+impl ConnectionArgs {
+    fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            total_budget: Duration::from_secs(self.request_budget_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            ..RetryPolicy::default()
+        }
+    }
+
+    fn app_key(&self) -> Result<Option<(u64, String)>, String> {
+        match (self.app_id, &self.app_key_file) {
+            (Some(id), Some(path)) => std::fs::read_to_string(path)
+                .map(|pem| Some((id, pem)))
+                .map_err(|e| format!("GitHub App private key {}: {e}", path.display())),
+            (Some(_), None) => {
+                Err("--app-id needs --app-key-file (GITHUB_APP_PRIVATE_KEY_PATH)".into())
+            }
+            (None, Some(_)) => Err("--app-key-file needs --app-id (GITHUB_APP_ID)".into()),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Client configuration for one installation or token.
+    fn client_config(&self) -> Result<ClientConfig, String> {
+        let auth = match self.app_key()? {
+            Some((app_id, private_key_pem)) => Auth::App {
+                app_id,
+                private_key_pem,
+                installation_id: self.installation_id.ok_or(
+                    "GitHub App authentication needs --installation-id (GITHUB_APP_INSTALLATION_ID)",
+                )?,
+            },
+            None => Auth::Token(
+                std::env::var(&self.token_env)
+                    .ok()
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "no credentials: set {} or give GitHub App credentials (--app-id, --app-key-file, --installation-id)",
+                            self.token_env
+                        )
+                    })?,
+            ),
+        };
+        Ok(ClientConfig {
+            base_url: self.api_url.clone(),
+            auth,
+            retry: self.retry(),
+        })
+    }
+}
+
+/// How the verdict is shown.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Check run, commit status, or check run with status fallback.
+    #[arg(long, value_enum, default_value_t = ReportMode::Auto)]
+    pub mode: ReportMode,
+    /// Make "could not judge" a failing check (`failure`) instead of `neutral`.
+    #[arg(long)]
+    pub fail_closed: bool,
+    /// Login the bot posts as (`github-actions[bot]`, `<app-slug>[bot]`); only
+    /// its comments are taken for the sticky one. Default: any bot account's.
+    #[arg(long, env = "IRGATE_BOT_LOGIN")]
+    pub bot_login: Option<String>,
+    /// Create the comment only when something changed (an existing one is still updated).
+    #[arg(long)]
+    pub only_when_changed: bool,
+    /// Post only the check run / status, no comment.
+    #[arg(long)]
+    pub no_comment: bool,
+    /// Leave the "Accept" button off a failed check run (Actions-only mode:
+    /// GitHub delivers button presses only to the App that made the run).
+    #[arg(long)]
+    pub no_accept_button: bool,
+    /// Checkout of the measured commit, for annotation line numbers (default:
+    /// read the bench files from the commit through the API).
+    #[arg(long)]
+    pub source_root: Option<PathBuf>,
+    /// "Details" link, e.g. the workflow run.
+    #[arg(long)]
+    pub details_url: Option<String>,
+}
+
+impl ShowArgs {
+    fn post_options(&self) -> PostOptions {
+        PostOptions {
+            sticky: StickyOptions {
+                bot_login: self.bot_login.clone(),
+                only_when_changed: self.only_when_changed,
+                in_process_lock: true,
+            },
+            check: CheckOptions {
+                mode: self.mode,
+                fail_closed: self.fail_closed,
+                accept_button: !self.no_accept_button,
+            },
+            source_root: self.source_root.clone(),
+            details_url: self.details_url.clone(),
+            no_comment: self.no_comment,
+        }
+    }
+}
+
+/// Arguments of `irgate github post`.
+#[derive(Debug, Clone, Args)]
+pub struct PostArgs {
+    /// Repository, OWNER/NAME.
+    #[arg(long)]
+    pub repo: String,
+    /// Pull-request number.
+    #[arg(long)]
+    pub pr: u64,
+    /// The commit the benchmarks ran on (the PR's head sha).
+    #[arg(long)]
+    pub sha: String,
+    /// The comparator's JSON (`irgate compare --format json`).
+    #[arg(long, required_unless_present = "could_not_judge")]
+    pub comparison: Option<PathBuf>,
+    /// Post "could not judge" with this reason instead of a comparison (the
+    /// gate produced no comparison, e.g. the benchmarks did not build).
+    #[arg(long, value_name = "REASON", conflicts_with = "comparison")]
+    pub could_not_judge: Option<String>,
+    /// Exit with the gate's code (0 pass, 1 fail, 2 could not judge) after posting.
+    #[arg(long)]
+    pub exit_with_gate: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub show: ShowArgs,
+}
+
+/// Settings of the accept path shared by `serve` and `handle-event`.
+#[derive(Debug, Clone, Args)]
+pub struct AcceptArgs {
+    /// Gate results as files (`comparison.json` + `head-sha`) instead of the
+    /// check run's embedded results.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    /// Baseline directory in the repository.
+    #[arg(long, default_value = "baselines")]
+    pub baselines_dir: String,
+    /// Policy file in the repository.
+    #[arg(long, default_value = "irgate.toml")]
+    pub policy: String,
+}
+
+/// Arguments of `irgate github handle-event`.
+#[derive(Debug, Clone, Args)]
+pub struct HandleEventArgs {
+    /// The event's name (`$GITHUB_EVENT_NAME`).
+    #[arg(long, env = "GITHUB_EVENT_NAME")]
+    pub event_name: String,
+    /// The event's JSON payload (`$GITHUB_EVENT_PATH`).
+    #[arg(long, env = "GITHUB_EVENT_PATH")]
+    pub event_path: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub accept: AcceptArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub show: ShowArgs,
+}
+
+/// Arguments of `irgate github serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Service configuration file (TOML); the environment overrides it.
+    #[arg(long, env = "IRGATE_BOT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub accept: AcceptArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub show: ShowArgs,
+}
+
+fn accept_config(a: &AcceptArgs, show: &ShowArgs) -> AcceptConfig {
+    AcceptConfig {
+        results: match &a.results {
+            Some(dir) => ResultsSource::Dir(dir.clone()),
+            None => ResultsSource::CheckRun,
+        },
+        baselines_dir: a.baselines_dir.clone(),
+        policy_path: a.policy.clone(),
+        post: show.post_options(),
+    }
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a `irgate github` subcommand on its own tokio runtime and returns
+/// the process exit code.
+pub fn run(cmd: GithubCommand) -> u8 {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("irgate github: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cmd {
+            GithubCommand::Post(args) => post(args).await,
+            GithubCommand::HandleEvent(args) => handle_event(args).await,
+            GithubCommand::Serve(args) => serve(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("irgate github: {message}");
+            2
+        }
+    }
+}
+
+/// Reads and strictly parses a comparison file of bounded size.
+fn read_comparison(path: &std::path::Path) -> Result<irgate_core::Comparison, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if size > MAX_COMPARISON_BYTES {
+        return Err(format!(
+            "{}: {size} bytes, more than the {MAX_COMPARISON_BYTES} allowed",
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    irgate_core::Comparison::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn post(args: PostArgs) -> Result<u8, String> {
+    let pr = PullRequest::new(&args.repo, args.pr)
+        .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
+    let comparison = match (&args.comparison, &args.could_not_judge) {
+        (Some(path), _) => read_comparison(path)?,
+        (None, Some(reason)) => irgate_core::Comparison::could_not_judge(reason.clone(), None),
+        (None, None) => return Err("give --comparison FILE or --could-not-judge REASON".into()),
+    };
+    let client = GithubClient::new(&args.connection.client_config()?).map_err(|e| e.to_string())?;
+    let result = args
+        .connection
+        .bounded(async {
+            report::post(
+                &client,
+                &pr,
+                &args.sha,
+                &comparison,
+                &args.show.post_options(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+        })
+        .await?;
+    eprintln!(
+        "irgate github: posted {:?}; comment {:?}",
+        result.check, result.comment
+    );
+    Ok(if args.exit_with_gate {
+        report::outcome(comparison.gate).exit_code()
+    } else {
+        0
+    })
+}
+
+async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
+    let config = args.connection.client_config()?;
+    let handler = GithubHandler::new(
+        Credentials::Fixed(config),
+        accept_config(&args.accept, &args.show),
+        args.show.mode,
+    );
+    let handled = args
+        .connection
+        .bounded(async {
+            handler
+                .handle_event_file(&args.event_name, &args.event_path)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    eprintln!("irgate github: {handled:?}");
+    Ok(0)
+}
+
+async fn serve(args: ServeArgs) -> Result<u8, String> {
+    let config =
+        crate::server::ServerConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let base_url = config
+        .github
+        .api_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    let credentials = match (&config.github.app_id, &config.github.private_key_path) {
+        (Some(app_id), Some(path)) => Credentials::AppPerInstallation {
+            app_id: *app_id,
+            private_key_pem: std::fs::read_to_string(path)
+                .map_err(|e| format!("GitHub App private key {}: {e}", path.display()))?,
+            base_url,
+            retry: RetryPolicy::default(),
+        },
+        _ => {
+            let token = std::env::var("GITHUB_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or("the service needs GitHub App credentials ([github] app_id and private_key_path, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_PATH) or GITHUB_TOKEN")?;
+            Credentials::Fixed(ClientConfig {
+                base_url,
+                auth: Auth::Token(token),
+                retry: RetryPolicy::default(),
+            })
+        }
+    };
+    // Fail at start-up, not on the first delivery, when the key is unusable.
+    if let Credentials::AppPerInstallation {
+        app_id,
+        private_key_pem,
+        base_url,
+        retry,
+    } = &credentials
+    {
+        GithubClient::new(&ClientConfig {
+            base_url: base_url.clone(),
+            auth: Auth::App {
+                app_id: *app_id,
+                private_key_pem: private_key_pem.clone(),
+                installation_id: 1,
+            },
+            retry: retry.clone(),
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    let handler = Arc::new(GithubHandler::new(
+        credentials,
+        accept_config(&args.accept, &args.show),
+        args.show.mode,
+    ));
+    let report = crate::server::serve(config, handler)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("irgate github: service stopped: {report:?}");
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: GithubCommand,
+    }
+
+    #[test]
+    fn post_shape_parses() {
+        let top = Top::try_parse_from([
+            "github",
+            "post",
+            "--repo",
+            "o/r",
+            "--pr",
+            "7",
+            "--sha",
+            "abc1234",
+            "--comparison",
+            "c.json",
+            "--mode",
+            "status",
+            "--only-when-changed",
+        ])
+        .unwrap();
+        let GithubCommand::Post(p) = top.cmd else {
+            panic!("not post")
+        };
+        assert_eq!(p.pr, 7);
+        assert_eq!(p.show.mode, ReportMode::Status);
+        assert!(p.show.only_when_changed);
+    }
+
+    #[test]
+    fn handle_event_shape_parses() {
+        let top = Top::try_parse_from([
+            "github",
+            "handle-event",
+            "--event-name",
+            "issue_comment",
+            "--event-path",
+            "e.json",
+            "--results",
+            "dir",
+        ])
+        .unwrap();
+        assert!(matches!(top.cmd, GithubCommand::HandleEvent(_)));
+    }
+
+    #[test]
+    fn missing_key_file_is_reported() {
+        let c = ConnectionArgs {
+            api_url: DEFAULT_API_URL.into(),
+            token_env: "IRGATE_TEST_NO_SUCH_TOKEN".into(),
+            app_id: Some(1),
+            app_key_file: None,
+            installation_id: None,
+            max_retries: 1,
+            request_budget_secs: 1,
+            request_timeout_secs: 1,
+            total_timeout_secs: 1,
+        };
+        assert!(c.client_config().unwrap_err().contains("--app-key-file"));
+        let c = ConnectionArgs { app_id: None, ..c };
+        assert!(c
+            .client_config()
+            .unwrap_err()
+            .contains("IRGATE_TEST_NO_SUCH_TOKEN"));
+    }
+}

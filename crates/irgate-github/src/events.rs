@@ -1,0 +1,369 @@
+//! The GitHub event handlers, shared by the webhook service
+//! ([`crate::server`], through [`EventHandler`]) and Actions mode
+//! (`irgate github handle-event`).
+//!
+//! | event | action | what happens |
+//! |-------|--------|--------------|
+//! | `issue_comment` | `created` | `/irgate accept <reason>` ([`crate::accept`]) |
+//! | `issue_comment` | `edited` | a command in it is refused with a reply |
+//! | `check_run` | `requested_action` (`irgate-accept`) | the "Accept" button, same checks |
+//! | `check_run` | `rerequested` | the stored verdict for that commit is published again |
+//! | `pull_request` | `opened`, `reopened`, `synchronize` | a queued "irgate" check (or pending status) |
+//!
+//! Everything else is ignored. Payloads are parsed as loose JSON rather than
+//! octocrab's typed webhook model, which drops `requested_action.identifier`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::accept::{
+    self, find_command, AcceptConfig, AcceptOutcome, AcceptRequest, Command, Refusal, Trigger,
+};
+use crate::check::{self, find_check_run, ReportMode, ACCEPT_ACTION_ID, CHECK_NAME};
+use crate::client::{ApiError, Auth, ClientConfig, GithubClient};
+use crate::comment::PullRequest;
+use crate::report;
+use crate::results::ResultsSource;
+use crate::server::{Delivery, EventHandler};
+
+/// Largest event file read in Actions mode.
+pub const MAX_EVENT_BYTES: u64 = 25 * 1024 * 1024;
+
+/// What a delivery led to (for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Nothing to do, and why.
+    Ignored(&'static str),
+    /// The accept path ran.
+    Accept(AcceptOutcome),
+    /// A pending check/status was set on this commit.
+    Pending(String),
+    /// The verdict was published again on this commit.
+    Republished(String),
+}
+
+/// A delivery that could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The payload is not what the event promises.
+    #[error("{event} payload: {reason}")]
+    Payload {
+        /// Event name.
+        event: String,
+        /// What is missing or wrong.
+        reason: String,
+    },
+    /// The event file could not be read (Actions mode).
+    #[error("event file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// GitHub failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The accept path failed.
+    #[error(transparent)]
+    Accept(#[from] accept::AcceptError),
+    /// The stored results could not be read.
+    #[error(transparent)]
+    Results(#[from] crate::results::ResultsError),
+}
+
+/// How the handler gets a client for a delivery.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// One client for everything (a token, or an App with a fixed installation).
+    Fixed(ClientConfig),
+    /// A GitHub App whose installation is read from each delivery's
+    /// `installation.id`.
+    AppPerInstallation {
+        /// App id.
+        app_id: u64,
+        /// Private key, PEM.
+        private_key_pem: String,
+        /// API root.
+        base_url: String,
+        /// Retry policy.
+        retry: crate::client::RetryPolicy,
+    },
+}
+
+/// The real GitHub handlers.
+pub struct GithubHandler {
+    credentials: Credentials,
+    clients: std::sync::Mutex<std::collections::HashMap<u64, GithubClient>>,
+    /// Accept-path settings.
+    pub accept: AcceptConfig,
+    /// Check-run or status for pending marks.
+    pub mode: ReportMode,
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+fn is_bot(user: &Value) -> bool {
+    user.get("type").and_then(Value::as_str) == Some("Bot")
+        || user
+            .get("login")
+            .and_then(Value::as_str)
+            .is_some_and(|l| l.ends_with("[bot]"))
+}
+
+impl GithubHandler {
+    /// A handler with these credentials and settings.
+    pub fn new(credentials: Credentials, accept: AcceptConfig, mode: ReportMode) -> Self {
+        Self {
+            credentials,
+            clients: std::sync::Mutex::new(std::collections::HashMap::new()),
+            accept,
+            mode,
+        }
+    }
+
+    fn client_for(&self, payload: &Value) -> Result<GithubClient, ApiError> {
+        let installation = payload
+            .pointer("/installation/id")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let mut cache = match self.clients.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(c) = cache.get(&installation) {
+            return Ok(c.clone());
+        }
+        let config = match &self.credentials {
+            Credentials::Fixed(c) => c.clone(),
+            Credentials::AppPerInstallation {
+                app_id,
+                private_key_pem,
+                base_url,
+                retry,
+            } => {
+                if installation == 0 {
+                    return Err(ApiError::Config(
+                        "the delivery names no installation; is the App installed on this repository?".into(),
+                    ));
+                }
+                ClientConfig {
+                    base_url: base_url.clone(),
+                    auth: Auth::App {
+                        app_id: *app_id,
+                        private_key_pem: private_key_pem.clone(),
+                        installation_id: installation,
+                    },
+                    retry: retry.clone(),
+                }
+            }
+        };
+        let client = GithubClient::new(&config)?;
+        cache.insert(installation, client.clone());
+        Ok(client)
+    }
+
+    /// Handles one event given its name and raw JSON body.
+    pub async fn dispatch(&self, event: &str, body: &[u8]) -> Result<Handled, EventError> {
+        let payload: Value = serde_json::from_slice(body).map_err(|e| EventError::Payload {
+            event: event.into(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        let bad = |reason: &str| EventError::Payload {
+            event: event.into(),
+            reason: reason.into(),
+        };
+        let action = str_at(&payload, "/action").unwrap_or("");
+        match event {
+            "issue_comment" => self.issue_comment(&payload, action, &bad).await,
+            "check_run" => self.check_run(&payload, action, &bad).await,
+            "pull_request" => self.pull_request(&payload, action, &bad).await,
+            _ => Ok(Handled::Ignored("event not handled")),
+        }
+    }
+
+    async fn issue_comment(
+        &self,
+        p: &Value,
+        action: &str,
+        bad: &(dyn Fn(&str) -> EventError + Sync),
+    ) -> Result<Handled, EventError> {
+        if p.pointer("/issue/pull_request").is_none() {
+            return Ok(Handled::Ignored("comment on an issue, not a pull request"));
+        }
+        let user = p
+            .pointer("/comment/user")
+            .ok_or_else(|| bad("no comment.user"))?;
+        if is_bot(user) {
+            return Ok(Handled::Ignored("comment by a bot"));
+        }
+        let body = str_at(p, "/comment/body").unwrap_or("");
+        let Some(command) = find_command(body) else {
+            return Ok(Handled::Ignored("no command"));
+        };
+        let full =
+            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
+        let number = p
+            .pointer("/issue/number")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("no issue.number"))?;
+        let pr = PullRequest::new(full, number).ok_or_else(|| bad("bad repository.full_name"))?;
+        let comment_id = p
+            .pointer("/comment/id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("no comment.id"))?;
+        let actor = user
+            .get("login")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no comment.user.login"))?
+            .to_string();
+        let req = AcceptRequest {
+            pr,
+            actor,
+            reason: match command {
+                Command::Accept { reason } => Some(reason),
+                Command::AcceptWithoutReason => None,
+            },
+            trigger: Trigger::Comment { comment_id },
+        };
+        let client = self.client_for(p)?;
+        match action {
+            "created" => Ok(Handled::Accept(
+                accept::accept(&client, &req, &self.accept).await?,
+            )),
+            "edited" => Ok(Handled::Accept(
+                accept::refuse(&client, &req, Refusal::Edited).await?,
+            )),
+            _ => Ok(Handled::Ignored("comment action not handled")),
+        }
+    }
+
+    async fn check_run(
+        &self,
+        p: &Value,
+        action: &str,
+        bad: &(dyn Fn(&str) -> EventError + Sync),
+    ) -> Result<Handled, EventError> {
+        if str_at(p, "/check_run/name") != Some(CHECK_NAME) {
+            return Ok(Handled::Ignored("another check run"));
+        }
+        let full =
+            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
+        let head_sha = str_at(p, "/check_run/head_sha")
+            .ok_or_else(|| bad("no check_run.head_sha"))?
+            .to_string();
+        let Some(number) = p
+            .pointer("/check_run/pull_requests/0/number")
+            .and_then(Value::as_u64)
+        else {
+            return Ok(Handled::Ignored("check run belongs to no pull request"));
+        };
+        let pr = PullRequest::new(full, number).ok_or_else(|| bad("bad repository.full_name"))?;
+        match action {
+            "requested_action" => {
+                // Read from the raw payload: octocrab's model drops it.
+                if str_at(p, "/requested_action/identifier") != Some(ACCEPT_ACTION_ID) {
+                    return Ok(Handled::Ignored("unknown requested action"));
+                }
+                let sender = p.get("sender").ok_or_else(|| bad("no sender"))?;
+                if is_bot(sender) {
+                    return Ok(Handled::Ignored("action requested by a bot"));
+                }
+                let actor = sender
+                    .get("login")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("no sender.login"))?
+                    .to_string();
+                let req = AcceptRequest {
+                    pr,
+                    actor,
+                    reason: Some("accepted with the check run's Accept button".into()),
+                    trigger: Trigger::Button { head_sha },
+                };
+                let client = self.client_for(p)?;
+                Ok(Handled::Accept(
+                    accept::accept(&client, &req, &self.accept).await?,
+                ))
+            }
+            "rerequested" => {
+                let client = self.client_for(p)?;
+                let results = ResultsSource::CheckRun
+                    .load(&client, &pr.repo, &head_sha)
+                    .await?;
+                match results {
+                    Some(r) => {
+                        report::post(&client, &pr, &head_sha, &r.comparison, &self.accept.post)
+                            .await?;
+                        Ok(Handled::Republished(head_sha))
+                    }
+                    None => {
+                        check::mark_pending(&client, &pr.repo, &head_sha, self.mode).await?;
+                        Ok(Handled::Pending(head_sha))
+                    }
+                }
+            }
+            _ => Ok(Handled::Ignored("check_run action not handled")),
+        }
+    }
+
+    async fn pull_request(
+        &self,
+        p: &Value,
+        action: &str,
+        bad: &(dyn Fn(&str) -> EventError + Sync),
+    ) -> Result<Handled, EventError> {
+        if !matches!(action, "opened" | "reopened" | "synchronize") {
+            return Ok(Handled::Ignored("pull_request action not handled"));
+        }
+        let full =
+            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
+        let sha = str_at(p, "/pull_request/head/sha")
+            .ok_or_else(|| bad("no pull_request.head.sha"))?
+            .to_string();
+        let repo =
+            crate::check::Repo::parse(full).ok_or_else(|| bad("bad repository.full_name"))?;
+        let client = self.client_for(p)?;
+        // Never cover a verdict already posted for this commit (e.g. by the
+        // accept path, whose commit triggered this synchronize).
+        if self.mode != ReportMode::Status {
+            match find_check_run(&client, &repo, &sha).await {
+                Ok(Some(_)) => return Ok(Handled::Ignored("commit already has an irgate check")),
+                Ok(None) => {}
+                Err(e) if self.mode == ReportMode::Auto && check::check_runs_refused(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        check::mark_pending(&client, &repo, &sha, self.mode).await?;
+        Ok(Handled::Pending(sha))
+    }
+
+    /// Actions mode: handles the event in `$GITHUB_EVENT_PATH`.
+    pub async fn handle_event_file(&self, event: &str, path: &Path) -> Result<Handled, EventError> {
+        let err = |reason: String| EventError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if meta.len() > MAX_EVENT_BYTES {
+            return Err(err(format!(
+                "{} bytes, more than {MAX_EVENT_BYTES}",
+                meta.len()
+            )));
+        }
+        let body = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        self.dispatch(event, &body).await
+    }
+}
+
+impl EventHandler for GithubHandler {
+    type Error = EventError;
+
+    async fn handle(&self, delivery: Delivery) -> Result<(), EventError> {
+        let handled = self.dispatch(&delivery.event, &delivery.body).await?;
+        tracing::info!(delivery = %delivery.delivery_id, event = %delivery.event, ?handled, "delivery handled");
+        Ok(())
+    }
+}

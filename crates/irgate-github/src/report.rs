@@ -1,0 +1,414 @@
+//! From a comparator [`Comparison`] to what GitHub shows: the markdown for the
+//! sticky comment, the check run's title, summary, annotations and embedded
+//! machine-readable results, and the `irgate github post` flow.
+//!
+//! # The results the accept command reads
+//!
+//! When the verdict is published as a check run, the check's `output.text`
+//! carries the comparison JSON (compact, inside a collapsed `<details>` block
+//! after [`RESULTS_MARKER`]). A check run belongs to one commit, so "the results
+//! for the pull request's current head sha" are simply the latest "irgate"
+//! check run on that sha: nothing else needs storing, and results of an older
+//! push cannot be mistaken for the current ones. With the commit-status fallback
+//! (no check runs) the accept command needs the results as files instead
+//! (`--results DIR`, see [`crate::results`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path};
+
+use irgate_core::render::{markdown, MarkdownOptions};
+use irgate_core::{Comparison, Gate, Verdict};
+
+use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
+use crate::client::{decode_contents, encode_path, encode_segment, ApiError, GithubClient};
+use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
+
+/// Marker in a check run's `output.text` before the embedded comparison JSON.
+pub const RESULTS_MARKER: &str = "<!-- irgate:comparison -->";
+
+/// Largest comparison JSON embedded in a check run (the text limit is 65,535).
+pub const MAX_EMBEDDED_JSON: usize = 60_000;
+
+/// The gate outcome GitHub shows for a comparator gate.
+pub fn outcome(gate: Gate) -> Outcome {
+    match gate {
+        Gate::Passed => Outcome::Pass,
+        Gate::Failed => Outcome::Fail,
+        Gate::CouldNotJudge => Outcome::CouldNotJudge,
+    }
+}
+
+/// True when the comparison has anything worth a new comment: the gate did not
+/// pass, a benchmark moved, appeared or vanished, or the environment changed.
+pub fn something_changed(c: &Comparison) -> bool {
+    c.gate != Gate::Passed
+        || c.counts.regressed + c.counts.improved + c.counts.new + c.counts.missing > 0
+        || c.environment_changed()
+}
+
+/// One-line title for the check run and commit status.
+pub fn title(c: &Comparison) -> String {
+    match c.gate {
+        Gate::Passed => format!(
+            "No regressions ({} benchmarks, {} improved)",
+            c.counts.total(),
+            c.counts.improved
+        ),
+        Gate::Failed => match c.reasons.first() {
+            Some(first) if c.reasons.len() > 1 => {
+                format!("{first} (+{} more)", c.reasons.len() - 1)
+            }
+            Some(first) => first.clone(),
+            None => "Gate failed".to_string(),
+        },
+        Gate::CouldNotJudge => format!(
+            "Could not judge: {}",
+            c.reasons
+                .first()
+                .map(String::as_str)
+                .unwrap_or("no reason given")
+        ),
+    }
+}
+
+/// Finds the line that defines a benchmark in its bench file.
+///
+/// The function is the `fn <function>` marked `#[library_benchmark]` (any
+/// `fn <function>` when none is marked). With a case id, the line is that
+/// case's `#[bench::<id>(...)]` attribute *in the function's own attribute
+/// block* (several functions often share case names such as `none`), or the
+/// `#[benches::<name>(...)]` attribute that generates ids `<name>_0`,
+/// `<name>_1`, ...; otherwise it is the `fn` line. Returns 1 when nothing
+/// matches.
+pub fn definition_line(source: &str, function: &str, case: Option<&str>) -> u64 {
+    let lines: Vec<&str> = source.lines().collect();
+    let defines = |line: &str| {
+        let t = line.trim_start();
+        let t = t
+            .strip_prefix("pub(crate) ")
+            .or_else(|| t.strip_prefix("pub "))
+            .unwrap_or(t);
+        t.strip_prefix("fn ")
+            .and_then(|rest| rest.strip_prefix(function))
+            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+    };
+    // The attribute block above line `i`: up to the previous item, i.e. the
+    // nearest line above at column 0 that is not an attribute, a comment or
+    // the closing of a multi-line attribute.
+    let block = |i: usize| {
+        let mut start = i;
+        while start > 0 {
+            let l = lines[start - 1];
+            let boundary = l.chars().next().is_some_and(|c| !c.is_whitespace())
+                && !["#", "//", ")", "]"].iter().any(|p| l.starts_with(p));
+            if boundary {
+                break;
+            }
+            start -= 1;
+        }
+        start..i
+    };
+    let candidates: Vec<usize> = (0..lines.len()).filter(|&i| defines(lines[i])).collect();
+    let Some(&fn_idx) = candidates
+        .iter()
+        .find(|&&i| {
+            block(i)
+                .map(|j| lines[j].trim_start())
+                .any(|l| l.starts_with("#[library_benchmark"))
+        })
+        .or(candidates.first())
+    else {
+        return 1;
+    };
+    let Some(case) = case else {
+        return fn_idx as u64 + 1;
+    };
+    let attr = |kind: &str, name: &str, line: &str| {
+        line.strip_prefix(&format!("#[{kind}::{name}"))
+            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with(']'))
+    };
+    let generated_from = case
+        .rsplit_once('_')
+        .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(name, _)| name);
+    let in_block: Vec<(usize, &str)> = block(fn_idx).map(|j| (j, lines[j].trim_start())).collect();
+    if let Some((j, _)) = in_block.iter().find(|(_, l)| attr("bench", case, l)) {
+        return *j as u64 + 1;
+    }
+    if let Some(name) = generated_from {
+        if let Some((j, _)) = in_block.iter().find(|(_, l)| attr("benches", name, l)) {
+            return *j as u64 + 1;
+        }
+    }
+    fn_idx as u64 + 1
+}
+
+/// A repository-relative path that cannot escape the checkout.
+fn safe_relative(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// The bench files (repository-relative, checked not to escape the checkout)
+/// that annotations will point at: those of the regressed benchmarks that fail
+/// the gate.
+pub fn annotated_files(c: &Comparison) -> BTreeSet<String> {
+    c.failures()
+        .filter(|b| b.verdict == Verdict::Regressed)
+        .filter_map(|b| b.source_file.clone())
+        .filter(|f| safe_relative(f))
+        .collect()
+}
+
+/// Bench-file texts by repository-relative path, for annotation lines.
+pub type Sources = BTreeMap<String, String>;
+
+/// Annotations for the benchmarks that fail the gate, pointing at the line that
+/// defines each one in `sources` (line 1 when the file is not there).
+pub fn annotations(c: &Comparison, sources: &Sources) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for b in c.failures().filter(|b| b.verdict == Verdict::Regressed) {
+        let Some(file) = b.source_file.as_deref().filter(|f| safe_relative(f)) else {
+            continue;
+        };
+        let line = sources
+            .get(file)
+            .map(|src| definition_line(src, b.id.function(), b.id.case()))
+            .unwrap_or(1);
+        let change = match (b.baseline, b.current, b.change_pct) {
+            (Some(old), Some(new), Some(pct)) => {
+                format!("{} {old} → {new} ({pct:+.2}%)", b.metric)
+            }
+            (Some(old), Some(new), None) => format!("{} {old} → {new}", b.metric),
+            _ => b.metric.clone(),
+        };
+        let message = format!(
+            "{} regressed: {change}; the threshold is {}% (changes under {} are ignored).\n\
+             If this is intended, a maintainer can comment `/irgate accept <reason>`.",
+            b.id, b.threshold_pct, b.floor
+        );
+        out.push(Annotation::failure(
+            file,
+            line,
+            &format!("Benchmark regressed: {}", b.id),
+            &message,
+        ));
+    }
+    out
+}
+
+/// The check run's `output.text`: the comparison JSON for the accept command.
+pub fn embedded_results(c: &Comparison) -> String {
+    let json = serde_json::to_string(c).unwrap_or_default();
+    if json.len() > MAX_EMBEDDED_JSON {
+        return format!(
+            "The machine-readable results ({} bytes) are too large to keep in the check run; \
+             `/irgate accept` needs them as files in Actions mode (`--results DIR`).",
+            json.len()
+        );
+    }
+    format!(
+        "<details><summary>Machine-readable results (read by <code>/irgate accept</code>)</summary>\n\n\
+         {RESULTS_MARKER}\n```json\n{json}\n```\n</details>\n"
+    )
+}
+
+/// Reads the comparison back out of a check run's `output.text`.
+pub fn extract_results(text: &str) -> Option<Result<Comparison, irgate_core::ComparisonError>> {
+    let after = text.split_once(RESULTS_MARKER)?.1;
+    let body = after.trim_start().strip_prefix("```json")?;
+    let end = body.find("\n```")?;
+    Some(Comparison::from_json(body[..end].trim()))
+}
+
+/// The markdown verdict (without the sticky marker, added by [`comment`]).
+pub fn verdict_markdown(c: &Comparison, details_url: Option<&str>) -> String {
+    markdown(
+        c,
+        &MarkdownOptions {
+            details_url: details_url.map(String::from),
+            ..MarkdownOptions::default()
+        },
+    )
+}
+
+/// The check run (or status) for `c` on `head_sha`.
+pub fn check_report(
+    c: &Comparison,
+    head_sha: &str,
+    sources: &Sources,
+    details_url: Option<&str>,
+) -> CheckReport {
+    CheckReport {
+        head_sha: head_sha.to_string(),
+        outcome: outcome(c.gate),
+        title: title(c),
+        summary: verdict_markdown(c, details_url),
+        text: Some(embedded_results(c)),
+        annotations: annotations(c, sources),
+        details_url: details_url.map(String::from),
+    }
+}
+
+/// Most bench files read for annotation lines.
+const MAX_SOURCE_FILES: usize = 20;
+
+/// Reads the annotated bench files from `source_root`, or else from the commit
+/// through the contents API. Best effort: a file that cannot be had gives
+/// line 1 annotations.
+pub async fn read_sources(
+    client: &GithubClient,
+    repo: &Repo,
+    head_sha: &str,
+    c: &Comparison,
+    source_root: Option<&Path>,
+) -> Sources {
+    let mut out = Sources::new();
+    for file in annotated_files(c).into_iter().take(MAX_SOURCE_FILES) {
+        let text = match source_root {
+            Some(root) => std::fs::read_to_string(root.join(&file)).ok(),
+            None => {
+                let api = format!(
+                    "{}/contents/{}?ref={}",
+                    repo.path(),
+                    encode_path(&file),
+                    encode_segment(head_sha)
+                );
+                match client.get(&api).await {
+                    Ok(resp) => resp
+                        .body
+                        .get("content")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|b64| decode_contents(b64).ok())
+                        .and_then(|bytes| String::from_utf8(bytes).ok()),
+                    Err(e) => {
+                        tracing::warn!(%file, error = %e, "bench file not readable; annotating line 1");
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(text) = text {
+            out.insert(file, text);
+        }
+    }
+    out
+}
+
+/// Options of `irgate github post`.
+#[derive(Debug, Clone, Default)]
+pub struct PostOptions {
+    /// Sticky-comment behaviour.
+    pub sticky: StickyOptions,
+    /// Check-run / status behaviour.
+    pub check: CheckOptions,
+    /// Checkout the bench files are relative to (for annotation lines). Without
+    /// one, the files are read from the commit through the contents API.
+    pub source_root: Option<std::path::PathBuf>,
+    /// "Details" link (the workflow run).
+    pub details_url: Option<String>,
+    /// Skip the comment, post only the check.
+    pub no_comment: bool,
+}
+
+/// What `post` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostResult {
+    /// The sticky comment, unless skipped.
+    pub comment: Option<CommentOutcome>,
+    /// The check run or status.
+    pub check: Published,
+}
+
+/// Posts the verdict: the check run (or status) first, so that a merge is
+/// blocked even if the comment then fails, then the sticky comment.
+pub async fn post(
+    client: &GithubClient,
+    pr: &PullRequest,
+    head_sha: &str,
+    c: &Comparison,
+    opts: &PostOptions,
+) -> Result<PostResult, ApiError> {
+    let sources = read_sources(client, &pr.repo, head_sha, c, opts.source_root.as_deref()).await;
+    let report = check_report(c, head_sha, &sources, opts.details_url.as_deref());
+    let published = check::publish(client, &pr.repo, &report, &opts.check).await?;
+    let comment = if opts.no_comment {
+        None
+    } else {
+        Some(
+            comment::upsert_sticky(
+                client,
+                pr,
+                &report.summary,
+                something_changed(c),
+                &opts.sticky,
+            )
+            .await?,
+        )
+    };
+    Ok(PostResult {
+        comment,
+        check: published,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_definition_lines() {
+        let src = "use x;\n\n#[library_benchmark]\n#[bench::small(1)]\n#[bench::large(2)]\nfn load(n: u8) {}\n\npub fn other<T>() {}\n";
+        assert_eq!(definition_line(src, "load", Some("large")), 5);
+        assert_eq!(definition_line(src, "load", None), 6);
+        assert_eq!(definition_line(src, "other", None), 8);
+        assert_eq!(definition_line(src, "lo", None), 1);
+        assert_eq!(definition_line(src, "missing", Some("x")), 1);
+        // An unknown case falls back to the function's line.
+        assert_eq!(definition_line(src, "load", Some("huge")), 6);
+    }
+
+    #[test]
+    fn case_names_shared_by_several_functions() {
+        let src = "\
+#[library_benchmark]
+#[bench::none(args = (1), setup = s)]
+#[bench::noop(
+    args = (2),
+    setup = s,
+)]
+fn output(n: u8) {}
+
+#[library_benchmark]
+#[bench::none(args = (1), setup = s)]
+#[bench::noop(
+    args = (2),
+    setup = s,
+)]
+fn input(n: u8) {}
+
+#[library_benchmark]
+#[benches::sizes(args = [1, 2, 3])]
+fn many(n: u8) {}
+
+mod helpers {
+    pub fn input() {}
+}
+";
+        assert_eq!(definition_line(src, "output", Some("none")), 2);
+        assert_eq!(definition_line(src, "input", Some("none")), 10);
+        assert_eq!(definition_line(src, "input", Some("noop")), 11);
+        assert_eq!(definition_line(src, "input", None), 15);
+        assert_eq!(definition_line(src, "many", Some("sizes_2")), 18);
+    }
+
+    #[test]
+    fn unsafe_paths_rejected() {
+        assert!(safe_relative("crates/a/benches/b.rs"));
+        assert!(!safe_relative("../etc/passwd"));
+        assert!(!safe_relative("/etc/passwd"));
+        assert!(!safe_relative(""));
+    }
+}

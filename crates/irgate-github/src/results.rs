@@ -1,0 +1,141 @@
+//! Where the accept command finds the latest gate run's results.
+//!
+//! - [`ResultsSource::CheckRun`] (the default, service and Actions mode): the
+//!   comparison JSON that `post` embedded in the latest "irgate" check run on
+//!   the commit (see [`crate::report`]). Looked up by the pull request's
+//!   current head sha, so older results are never found.
+//! - [`ResultsSource::Dir`] (Actions mode with the commit-status fallback): a
+//!   directory holding `comparison.json` (the comparator's JSON) and `head-sha`
+//!   (the commit the run measured, one line), e.g. the gate workflow's artifact
+//!   downloaded by the accept workflow. Both files are untrusted input: sizes
+//!   are bounded and the JSON is parsed strictly by the comparator. Results
+//!   whose `head-sha` is not the pull request's head are refused as stale.
+
+use std::path::PathBuf;
+
+use irgate_core::Comparison;
+use serde_json::Value;
+
+use crate::check::{find_check_run, Repo};
+use crate::client::{ApiError, GithubClient};
+use crate::report::extract_results;
+
+/// Largest `comparison.json` read from a results directory.
+pub const MAX_RESULTS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A gate run's results and the commit they were measured on.
+#[derive(Debug, Clone)]
+pub struct GateResults {
+    /// The commit the benchmarks ran on.
+    pub head_sha: String,
+    /// The comparator's output.
+    pub comparison: Comparison,
+}
+
+/// Where results come from.
+#[derive(Debug, Clone, Default)]
+pub enum ResultsSource {
+    /// The latest "irgate" check run on the head sha.
+    #[default]
+    CheckRun,
+    /// A directory with `comparison.json` and `head-sha`.
+    Dir(PathBuf),
+}
+
+/// Why results could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// GitHub failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// A results file is missing, too large or malformed.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The check run's embedded results are malformed.
+    #[error("the results in check run {check_run_id} cannot be read: {reason}")]
+    Embedded {
+        /// Check run id.
+        check_run_id: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn read_bounded(path: &PathBuf, max: u64) -> Result<String, ResultsError> {
+    let err = |reason: String| ResultsError::File {
+        path: path.clone(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if meta.len() > max {
+        return Err(err(format!(
+            "{} bytes, more than the {max} allowed",
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| err(e.to_string()))
+}
+
+impl ResultsSource {
+    /// Loads the latest results for `head_sha`. `Ok(None)` means there are none
+    /// for that commit (the gate has not reported, or reported for another sha).
+    pub async fn load(
+        &self,
+        client: &GithubClient,
+        repo: &Repo,
+        head_sha: &str,
+    ) -> Result<Option<GateResults>, ResultsError> {
+        match self {
+            ResultsSource::Dir(dir) => {
+                let sha_path = dir.join("head-sha");
+                let sha = read_bounded(&sha_path, 1024)?.trim().to_string();
+                if sha.len() < 7 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(ResultsError::File {
+                        path: sha_path,
+                        reason: format!("`{sha}` is not a commit sha"),
+                    });
+                }
+                let json_path = dir.join("comparison.json");
+                let text = read_bounded(&json_path, MAX_RESULTS_BYTES)?;
+                let comparison = Comparison::from_json(&text).map_err(|e| ResultsError::File {
+                    path: json_path,
+                    reason: e.to_string(),
+                })?;
+                Ok(Some(GateResults {
+                    head_sha: sha,
+                    comparison,
+                }))
+            }
+            ResultsSource::CheckRun => {
+                let Some((id, run)) = find_check_run(client, repo, head_sha).await? else {
+                    return Ok(None);
+                };
+                let text = run
+                    .pointer("/output/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let sha = run
+                    .get("head_sha")
+                    .and_then(Value::as_str)
+                    .unwrap_or(head_sha)
+                    .to_string();
+                match extract_results(text) {
+                    None => Ok(None),
+                    Some(Ok(comparison)) => Ok(Some(GateResults {
+                        head_sha: sha,
+                        comparison,
+                    })),
+                    Some(Err(e)) => Err(ResultsError::Embedded {
+                        check_run_id: id,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The command line on captured fixtures: exit codes, fail-closed cases, report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn core_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../irgate-core/tests/fixtures")
+}
+
+fn irgate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `irgate compare --baselines baselines --env <env> <args...>` in `dir`.
+fn compare_in(dir: &Path, env: &str, args: &[&str]) -> Output {
+    let mut all = vec!["compare", "--baselines", "baselines", "--env", env];
+    all.extend_from_slice(args);
+    irgate(dir, &all)
+}
+
+/// A work dir with an environment file and baselines accepted from the v7 fixtures.
+fn accepted() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.json");
+    std::fs::write(&env, "{\"glibc_tunables\": \"glibc.cpu.hwcaps=-ERMS\"}").unwrap();
+    let results = core_fixtures().join("v7");
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "baselines",
+            "--reason",
+            "test",
+            "--commit",
+            "abc",
+            "--env",
+            env.to_str().unwrap(),
+            results.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    (
+        dir,
+        env.to_str().unwrap().to_owned(),
+        results.to_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn same_results_pass_with_exit_0() {
+    let (dir, env, results) = accepted();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains('\u{1b}'), "no colour when piped");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(irgate(dir.path(), &["compare"]).status.code(), Some(2));
+    assert_eq!(irgate(dir.path(), &["bogus"]).status.code(), Some(2));
+}
+
+#[test]
+fn unreadable_inputs_exit_2_and_save_a_could_not_judge_document() {
+    let (dir, env, _) = accepted();
+    std::fs::write(dir.path().join("bad.json"), "{\"version\": \"7\", trunc").unwrap();
+    let out = compare_in(dir.path(), &env, &["--save-json", "out.json", "bad.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("bad.json:1:"), "{}", text(&out));
+    let saved = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
+    let c = irgate_core::Comparison::from_json(&saved).unwrap();
+    assert_eq!(c.gate, irgate_core::Gate::CouldNotJudge);
+}
+
+/// Result paths that cannot be read even by root: exit 2 and the path in the message.
+#[cfg(unix)]
+#[test]
+fn unreadable_result_directories_exit_2_naming_the_path() {
+    let (dir, env, results) = accepted();
+    let looped = dir.path().join("looped");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    std::fs::write(dir.path().join("plain"), "x").unwrap();
+    let tree = dir.path().join("tree");
+    let bad = tree.join("g/f/summary.json");
+    std::fs::create_dir_all(&bad).unwrap(); // a directory where a summary should be
+    for (arg, named) in [
+        ("looped", "looped"),
+        ("plain/results", "plain/results"),
+        ("tree", "tree/g/f/summary.json"),
+    ] {
+        let out = compare_in(dir.path(), &env, &[&results, arg]);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
+        assert!(text(&out).contains(named), "{arg}: {}", text(&out));
+    }
+}
+
+#[test]
+fn bad_policy_exits_2_with_line() {
+    let (dir, env, results) = accepted();
+    std::fs::write(
+        dir.path().join("irgate.toml"),
+        "metric = \"Ir\"\nthreshold = 1\n",
+    )
+    .unwrap();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("irgate.toml:2:"), "{}", text(&out));
+}
+
+#[test]
+fn legacy_policy_file_is_read_only_without_the_new_one() {
+    let (dir, env, results) = accepted();
+    let note = "there is no irgate.toml";
+    // Only the old name: it is read (its error names it), with one note.
+    std::fs::write(
+        dir.path().join("perfgate.toml"),
+        "metric = \"Ir\"\nthreshold = 1\n",
+    )
+    .unwrap();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("perfgate.toml:2:"), "{}", text(&out));
+    assert_eq!(text(&out).matches(note).count(), 1, "{}", text(&out));
+    // A valid old file: the gate judges under it and says so once.
+    std::fs::write(dir.path().join("perfgate.toml"), "threshold_pct = 5.0\n").unwrap();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).matches(note).count(),
+        1,
+        "{}",
+        text(&out)
+    );
+    // Both names: the new one wins and nothing is said.
+    std::fs::write(dir.path().join("perfgate.toml"), "threshold = 1\n").unwrap();
+    std::fs::write(dir.path().join("irgate.toml"), "threshold_pct = 5.0\n").unwrap();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains(note), "{}", text(&out));
+}
+
+#[test]
+fn report_re_renders_a_saved_comparison() {
+    let sample = core_fixtures().join("comparison-sample.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out = irgate(
+        dir.path(),
+        &["report", sample.to_str().unwrap(), "--format", "markdown"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).starts_with("### ❌ irgate failed"));
+    let out = irgate(
+        dir.path(),
+        &["report", sample.to_str().unwrap(), "--exit-status"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn baseline_show_lists_the_accepted_numbers() {
+    let (dir, _, _) = accepted();
+    let out = irgate(
+        dir.path(),
+        &["baseline", "show", "--baselines", "baselines"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("compute/scaled"), "{}", text(&out));
+    assert!(text(&out).contains("Ir=70021"), "{}", text(&out));
+}
+
+#[test]
+fn repository_policy_is_valid() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../irgate.toml");
+    irgate_core::Policy::load(&p).unwrap();
+}
+
+/// `irgate env --extra` records further facts; a change in one is drift naming it.
+#[test]
+fn env_extras_are_recorded_and_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = core_fixtures().join("v7");
+    let r = results.to_str().unwrap();
+    for (file, args) in [("a.json", "--cache-sim=no"), ("b.json", "--cache-sim=yes")] {
+        let out = irgate(
+            dir.path(),
+            &[
+                "env",
+                "--glibc-tunables",
+                "glibc.cpu.hwcaps=-ERMS",
+                "--cache",
+                "none",
+                "--extra",
+                &format!("callgrind_args={args}"),
+                "--extra",
+                "preload=fixed_entropy",
+                "--output",
+                file,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let a = irgate_core::env::load(&dir.path().join("a.json")).unwrap();
+    assert_eq!(a.extra["callgrind_args"], "--cache-sim=no");
+    assert_eq!(a.extra["preload"], "fixed_entropy");
+    assert_eq!(a.glibc_tunables.as_deref(), Some("glibc.cpu.hwcaps=-ERMS"));
+    assert_eq!(a.cache.as_deref(), Some("none"));
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "bl",
+            "--reason",
+            "t",
+            "--env",
+            "a.json",
+            r,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = irgate(
+        dir.path(),
+        &["compare", "--baselines", "bl", "--env", "a.json", r],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // No count moved: the drift is named in a note and the gate passes (evidence rule).
+    let out = irgate(
+        dir.path(),
+        &["compare", "--baselines", "bl", "--env", "b.json", r],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("note: environment differs (extra.callgrind_args"),
+        "{}",
+        text(&out)
+    );
+    // Without the evidence rule the same drift fails the gate.
+    std::fs::write(dir.path().join("strict.toml"), "drift_evidence = false\n").unwrap();
+    let out = irgate(
+        dir.path(),
+        &[
+            "compare",
+            "--baselines",
+            "bl",
+            "--policy",
+            "strict.toml",
+            "--env",
+            "b.json",
+            r,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("extra.callgrind_args"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Bad `--extra` arguments are usage errors that say what is wrong.
+#[test]
+fn env_rejects_bad_extras() {
+    let dir = tempfile::tempdir().unwrap();
+    for (arg, says) in [
+        ("novalue", "KEY=VALUE"),
+        ("Bad-Key=x", "a-z, 0-9"),
+        ("glibc_tunables=x", "own option"),
+    ] {
+        let out = irgate(dir.path(), &["env", "--extra", arg]);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
+        assert!(text(&out).contains(says), "{arg}: {}", text(&out));
+    }
+    let out = irgate(dir.path(), &["env", "--extra", "a=1", "--extra", "a=2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("twice"), "{}", text(&out));
+}
+
+/// `accept` refuses unreadable results, a selection matching nothing, and a partial
+/// accept into a file from another environment; none of them touches the baselines.
+#[test]
+fn accept_refuses_and_leaves_baselines_untouched() {
+    let (dir, env, results) = accepted();
+    let file = dir
+        .path()
+        .join("baselines/irgate-fixture-bench/fixture.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(dir.path().join("bad.json"), "{\"version\": \"7\", trunc").unwrap();
+    std::fs::write(dir.path().join("other.json"), "{\"glibc_tunables\": \"\"}").unwrap();
+    let accept = |extra: &[&str], env: &str| {
+        let mut args = vec![
+            "accept",
+            "--baselines",
+            "baselines",
+            "--reason",
+            "r",
+            "--commit",
+            "def",
+            "--env",
+            env,
+        ];
+        args.extend_from_slice(extra);
+        irgate(dir.path(), &args)
+    };
+    for (extra, env, says) in [
+        (
+            vec![results.as_str(), "bad.json"],
+            env.as_str(),
+            "bad.json:1:",
+        ),
+        (
+            vec!["--only", "nothing/*/*/*", results.as_str()],
+            env.as_str(),
+            "nothing to accept",
+        ),
+        (
+            vec!["--only", "**/scaled", results.as_str()],
+            "other.json",
+            "glibc_tunables",
+        ),
+    ] {
+        let out = accept(&extra, env);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{extra:?}: {}", text(&out));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{extra:?}");
+    }
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "baselines",
+            "--reason",
+            " ",
+            "--env",
+            &env,
+            &results,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+#[test]
+fn compare_only_judges_the_selected_part_of_run_and_baselines() {
+    let (dir, env, _) = accepted();
+    // A partial run: only the `compute` group's summaries.
+    let partial = core_fixtures().join("v7/irgate-fixture-bench/fixture/compute");
+    let partial = partial.to_str().unwrap();
+    let only = |scope: &str| compare_in(dir.path(), &env, &["--only", scope, partial]);
+    // Without --only the memory benchmark's baseline has no result: Missing, exit 1.
+    let out = compare_in(dir.path(), &env, &[partial]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("memory/clone_64k"), "{}", text(&out));
+    // Scoped to the compute group, the same partial run passes.
+    let out = only("irgate-fixture-bench/fixture/compute/**");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A scope that selects nothing is an empty run: could not judge.
+    let out = only("nothing/**");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // --partial judges exactly what the run has.
+    let out = compare_in(dir.path(), &env, &["--partial", partial]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("memory/clone_64k"), "{}", text(&out));
+}
