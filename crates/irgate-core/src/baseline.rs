@@ -117,6 +117,56 @@ pub struct Provenance {
     pub reason: String,
 }
 
+impl Provenance {
+    /// The provenance of an accept made now, filling what is not given: the commit
+    /// from `$GITHUB_SHA`, else `git rev-parse HEAD` in the working directory, else
+    /// `unknown`; who accepts from `$GITHUB_ACTOR`, else `$USER`, else `unknown`.
+    pub fn now(reason: String, commit: Option<String>, accepted_by: Option<String>) -> Self {
+        Self::now_with(
+            reason,
+            commit,
+            accepted_by,
+            |k| std::env::var(k).ok(),
+            git_head,
+        )
+    }
+
+    /// [`Provenance::now`] with the environment and the `git` lookup given (tests).
+    pub fn now_with(
+        reason: String,
+        commit: Option<String>,
+        accepted_by: Option<String>,
+        var: impl Fn(&str) -> Option<String>,
+        head: impl FnOnce() -> Option<String>,
+    ) -> Self {
+        let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        Self {
+            commit: set(commit)
+                .or_else(|| set(var("GITHUB_SHA")))
+                .or_else(|| set(head()))
+                .unwrap_or_else(|| "unknown".to_owned()),
+            accepted_at: now_rfc3339(),
+            accepted_by: set(accepted_by)
+                .or_else(|| set(var("GITHUB_ACTOR")))
+                .or_else(|| set(var("USER")))
+                .unwrap_or_else(|| "unknown".to_owned()),
+            reason,
+        }
+    }
+}
+
+/// `git rev-parse HEAD` in the working directory, when it works.
+fn git_head() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 /// The current UTC time as RFC 3339 (`2026-11-27T21:00:00Z`), for
 /// [`Provenance::accepted_at`].
 pub fn now_rfc3339() -> String {
@@ -515,6 +565,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn provenance_defaults_follow_the_documented_order() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let head = || Some("h3ad".to_owned());
+        let p = super::Provenance::now_with("r".into(), None, None, env(&[]), head);
+        assert_eq!(
+            (p.commit.as_str(), p.accepted_by.as_str()),
+            ("h3ad", "unknown")
+        );
+        let all = env(&[
+            ("GITHUB_SHA", "gh"),
+            ("GITHUB_ACTOR", "octo"),
+            ("USER", "me"),
+        ]);
+        let p = super::Provenance::now_with("r".into(), None, None, all, head);
+        assert_eq!((p.commit.as_str(), p.accepted_by.as_str()), ("gh", "octo"));
+        let p = super::Provenance::now_with(
+            "r".into(),
+            Some("given".into()),
+            Some("who".into()),
+            all,
+            head,
+        );
+        assert_eq!(
+            (p.commit.as_str(), p.accepted_by.as_str()),
+            ("given", "who")
+        );
+        let p =
+            super::Provenance::now_with("r".into(), None, None, env(&[("USER", "me")]), || None);
+        assert_eq!(
+            (p.commit.as_str(), p.accepted_by.as_str()),
+            ("unknown", "me")
+        );
+        assert_eq!(p.reason, "r");
+    }
+
     #[test]
     fn rfc3339_formats_known_instants() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

@@ -18,6 +18,7 @@ pub mod model;
 pub mod policy;
 pub mod read;
 pub mod render;
+pub mod scope;
 
 pub use baseline::{Baseline, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, CompareError};
@@ -28,3 +29,4 @@ pub use comparison::{
 pub use model::{BenchId, BenchResult, EnvChange, Environment, Metrics, Run, SuiteId};
 pub use policy::{Action, Policy, PolicyError};
 pub use read::{read_paths, ReadError, ReadOptions};
+pub use scope::Scope;

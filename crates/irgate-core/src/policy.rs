@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -384,11 +384,6 @@ impl PolicySource {
             Self::BuiltIn => Ok(Policy::default()),
         }
     }
-}
-
-/// Checks that a glob pattern is valid (for `--only`).
-pub fn validate_glob(pattern: &str) -> Result<(), globset::Error> {
-    Glob::new(pattern).map(|_| ())
 }
 
 #[cfg(test)]

@@ -242,3 +242,43 @@ fn markdown_is_capped_with_a_note_and_never_contradicts_itself() {
     assert!(small.contains("**Truncated:**"));
     assert!(small.starts_with("### ❌ irgate failed"));
 }
+
+#[test]
+fn markdown_rows_go_largest_change_first_so_truncation_keeps_the_worst() {
+    // 3,000 regressions of +50%, and one of +900% whose id sorts last.
+    let names: Vec<String> = (0..3000u64)
+        .map(|i| format!("pkg/big/group/function_with_a_long_name_{i:05}"))
+        .collect();
+    let mut rows: Vec<(&str, u64, u64)> = names
+        .iter()
+        .map(|n| (n.as_str(), 100_000, 150_000))
+        .collect();
+    rows.push(("pkg/big/group/zz_worst", 100_000, 1_000_000));
+    rows.push(("pkg/big/group/zz_better", 100_000, 10_000));
+    rows.push(("pkg/big/group/zz_slightly_better", 100_000, 90_000));
+    let c = ir_comparison("big", rows);
+    let md = markdown(
+        &c,
+        &MarkdownOptions {
+            max_chars: 4_000,
+            ..MarkdownOptions::default()
+        },
+    );
+    assert!(md.contains("**Truncated:**"), "{md}");
+    let table = md.split("#### Regressions").nth(1).unwrap();
+    let first_row = table.lines().find(|l| l.starts_with("| pkg/")).unwrap();
+    assert!(first_row.contains("zz\\_worst"), "{first_row}");
+    // Improvements are ordered the same way.
+    let c = ir_comparison(
+        "small",
+        [
+            ("pkg/small/group/a_slightly_better", 100_000, 90_000),
+            ("pkg/small/group/zz_better", 100_000, 10_000),
+        ],
+    );
+    let md = markdown(&c, &MarkdownOptions::default());
+    let improved = md.split("#### Improvements").nth(1).unwrap();
+    let better = improved.find("zz\\_better").unwrap();
+    let slightly = improved.find("a\\_slightly\\_better").unwrap();
+    assert!(better < slightly, "{improved}");
+}

@@ -5,16 +5,16 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use irgate_core::baseline::{self, AcceptOptions, Provenance, DEFAULT_METRICS};
 use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
-use irgate_core::policy::{id_globset, PolicySource};
-use irgate_core::render::{self, MarkdownOptions, TerminalOptions};
-use irgate_core::{compare, Comparison, Environment, Policy, ReadOptions, Run};
+use irgate_core::policy::PolicySource;
+use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
+use irgate_core::{compare, Comparison, Environment, Policy, ReadOptions, Run, Scope};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
@@ -78,9 +78,9 @@ enum Cmd {
         /// The policy file. Default: ./irgate.toml when it exists, else built-in defaults.
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
-        /// Output format for stdout (or --output).
-        #[arg(long, value_enum, default_value_t = FormatArg::Terminal)]
-        format: FormatArg,
+        /// Output format for stdout (or --output): terminal, markdown or json.
+        #[arg(long, default_value = "terminal", value_parser = parse_format)]
+        format: Format,
         /// Write the rendered output to FILE instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -135,9 +135,9 @@ enum Cmd {
     Report {
         /// The comparison JSON written by `compare --save-json` or `--format json`.
         file: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = FormatArg::Markdown)]
-        format: FormatArg,
+        /// Output format: terminal, markdown or json.
+        #[arg(long, default_value = "markdown", value_parser = parse_format)]
+        format: Format,
         /// Write to FILE instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -329,11 +329,9 @@ struct Look {
     show_unchanged: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum FormatArg {
-    Terminal,
-    Markdown,
-    Json,
+/// `--format`'s value, with the possible values listed on error.
+fn parse_format(s: &str) -> std::result::Result<Format, String> {
+    s.parse()
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -447,7 +445,7 @@ fn run(cli: Cli) -> Result<u8> {
             partial,
             look,
         } => {
-            let only = only_globs(&only)?;
+            let scope = Scope::new(&only, partial).context("bad --only glob")?;
             // The --save-json and --save-markdown copies, written whatever the verdict.
             let save = |c: &Comparison| -> Result<()> {
                 if let Some(p) = &save_json {
@@ -458,13 +456,13 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 Ok(())
             };
-            let comparison = match judge(&inputs, policy.as_deref(), only.as_ref(), partial) {
+            let comparison = match judge(&inputs, policy.as_deref(), &scope) {
                 Ok(c) => c,
                 Err((e, env)) => {
                     eprintln!("irgate: could not judge: {e:#}");
                     let c = Comparison::could_not_judge(format!("{e:#}"), env.map(|b| *b));
                     save(&c)?;
-                    if format == FormatArg::Json {
+                    if format == Format::Json {
                         emit(output.as_deref(), &c.to_json())?;
                     }
                     return Ok(2);
@@ -486,20 +484,9 @@ fn run(cli: Cli) -> Result<u8> {
             if reason.trim().is_empty() {
                 bail!("--reason must say why the new numbers are right");
             }
-            let globs = only_globs(&only)?;
+            let scope = Scope::new(&only, false).context("bad --only glob")?;
             let run = read_run(&inputs).map_err(|(e, _)| e)?;
-            let provenance = Provenance {
-                commit: commit
-                    .or_else(|| std::env::var("GITHUB_SHA").ok())
-                    .or_else(git_head)
-                    .unwrap_or_else(|| "unknown".to_owned()),
-                accepted_at: baseline::now_rfc3339(),
-                accepted_by: accepted_by
-                    .or_else(|| std::env::var("GITHUB_ACTOR").ok())
-                    .or_else(|| std::env::var("USER").ok())
-                    .unwrap_or_else(|| "unknown".to_owned()),
-                reason,
-            };
+            let provenance = Provenance::now(reason, commit, accepted_by);
             let mut metrics: Vec<String> =
                 DEFAULT_METRICS.iter().map(|s| (*s).to_owned()).collect();
             metrics.extend(metric);
@@ -507,7 +494,7 @@ fn run(cli: Cli) -> Result<u8> {
                 &inputs.baselines,
                 &run,
                 &AcceptOptions {
-                    only: globs.as_ref(),
+                    only: scope.only.as_ref(),
                     provenance: &provenance,
                     metrics: &metrics,
                 },
@@ -521,35 +508,14 @@ fn run(cli: Cli) -> Result<u8> {
             command: BaselineCmd::Show { baselines, json },
         } => {
             let set = baseline::load_dir(&baselines)?;
-            let mut out = String::new();
-            if json {
+            let out = if json {
                 let suites: Vec<_> = set.suites.values().collect();
-                out = serde_json::to_string_pretty(&suites)?;
+                let mut out = serde_json::to_string_pretty(&suites)?;
                 out.push('\n');
+                out
             } else {
-                for b in set.suites.values() {
-                    out.push_str(&format!(
-                        "{}/{}  ({} benchmarks; accepted {} by {} at {}: {})\n  environment: {}\n",
-                        b.package,
-                        b.bench,
-                        b.benchmarks.len(),
-                        b.provenance.commit,
-                        b.provenance.accepted_by,
-                        b.provenance.accepted_at,
-                        b.provenance.reason,
-                        b.environment.one_line()
-                    ));
-                    for (k, m) in &b.benchmarks {
-                        let vals: Vec<String> =
-                            m.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
-                        out.push_str(&format!("  {k:<50} {}\n", vals.join(" ")));
-                    }
-                }
-                out = out
-                    .chars()
-                    .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
-                    .collect();
-            }
+                render::baseline_table(&set)
+            };
             emit(None, &out)?;
             Ok(0)
         }
@@ -572,14 +538,6 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
-}
-
-/// The `--only` patterns as one glob set; `None` when there are none.
-fn only_globs(only: &[String]) -> Result<Option<globset::GlobSet>> {
-    if only.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(id_globset(only).context("bad --only glob")?))
 }
 
 fn exit_code(code: i32) -> u8 {
@@ -618,31 +576,11 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .map_err(|e| (e.into(), Some(Box::new(environment))))
 }
 
-fn judge(
-    inputs: &Inputs,
-    policy: Option<&Path>,
-    only: Option<&globset::GlobSet>,
-    partial: bool,
-) -> Judged<Comparison> {
+fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Comparison> {
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
-    if only.is_some() || partial {
-        // Scope the run with --only, then the baselines to the same scope: with
-        // --partial, to exactly the benchmarks the run has.
-        if let Some(only) = only {
-            run.benchmarks.retain(|id, _| only.is_match(id.to_string()));
-        }
-        let ran: std::collections::BTreeSet<String> =
-            run.benchmarks.keys().map(ToString::to_string).collect();
-        let keep = |id: &str| only.is_none_or(|o| o.is_match(id)) && (!partial || ran.contains(id));
-        for b in baselines.suites.values_mut() {
-            let prefix = format!("{}/{}/", b.package, b.bench);
-            b.benchmarks
-                .retain(|key, _| keep(&format!("{prefix}{key}")));
-        }
-        baselines.suites.retain(|_, b| !b.benchmarks.is_empty());
-    }
+    scope.apply(&mut run, &mut baselines);
     compare(&run, &baselines, &policy)
         .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
 }
@@ -670,18 +608,12 @@ fn use_color(choice: ColorArg, to_file: bool) -> bool {
     }
 }
 
-fn render_as(c: &Comparison, format: FormatArg, to_file: bool, look: &Look) -> String {
-    match format {
-        FormatArg::Terminal => render::terminal(
-            c,
-            &TerminalOptions {
-                color: use_color(look.color, to_file),
-                show_unchanged: look.show_unchanged,
-            },
-        ),
-        FormatArg::Markdown => render::markdown(c, &MarkdownOptions::default()),
-        FormatArg::Json => c.to_json(),
-    }
+fn render_as(c: &Comparison, format: Format, to_file: bool, look: &Look) -> String {
+    let options = TerminalOptions {
+        color: use_color(look.color, to_file),
+        show_unchanged: look.show_unchanged,
+    };
+    render::render(c, format, &options)
 }
 
 /// Writes `text` to `path` atomically, or to stdout when `path` is `None`.
@@ -699,17 +631,6 @@ fn emit(path: Option<&Path>, text: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn git_head() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Markdown for the PR comment and `$GITHUB_STEP_SUMMARY`.
 //!
 //! Shape: one verdict line; the reasons; a table of regressions, then missing and new
-//! benchmarks, then improvements; unchanged results collapsed in `<details>`; one
+//! benchmarks, then improvements, each sorted by the size of the change, largest first; unchanged results collapsed in `<details>`; one
 //! environment line at the end. Every string that came from input is escaped so it
 //! cannot break a table, inject HTML or `@mention` anyone. The output is capped below
 //! [`DEFAULT_MAX_CHARS`] bytes with an explicit truncation note.
@@ -83,6 +83,19 @@ fn row(b: &BenchComparison) -> String {
         escape_markdown(&change_text(b)),
         b.threshold_pct
     )
+}
+
+/// How large a change is, for ordering rows: the relative change (infinite from a
+/// baseline of zero), then the absolute one. Missing and new benchmarks have neither
+/// and keep their id order.
+fn size_of_change(b: &BenchComparison) -> (f64, u64) {
+    let abs = b.delta.map_or(0, i64::unsigned_abs);
+    let rel = match b.change_pct {
+        Some(p) if p.is_finite() => p.abs(),
+        _ if abs > 0 => f64::INFINITY,
+        _ => 0.0,
+    };
+    (rel, abs)
 }
 
 const TABLE_HEAD: &str =
@@ -196,7 +209,12 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
         (Verdict::Unchanged, "Unchanged", true),
     ];
     for (verdict, title, collapsed) in sections {
-        let rows: Vec<&BenchComparison> = c.with_verdict(verdict).collect();
+        let mut rows: Vec<&BenchComparison> = c.with_verdict(verdict).collect();
+        // Largest change first, so that truncation never drops the worst one.
+        rows.sort_by(|x, y| {
+            let ((xr, xa), (yr, ya)) = (size_of_change(x), size_of_change(y));
+            yr.total_cmp(&xr).then(ya.cmp(&xa))
+        });
         if rows.is_empty() {
             continue;
         }

@@ -3,9 +3,11 @@
 //! All renderers take the same comparison and derive their headline from the same
 //! counts, so a summary line never contradicts the rows below it.
 
+mod baselines;
 mod markdown;
 mod terminal;
 
+pub use baselines::baseline_table;
 pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
 pub use terminal::{terminal, TerminalOptions};
 
@@ -22,13 +24,39 @@ pub enum Format {
     Json,
 }
 
-/// The comparison as JSON (same as [`Comparison::to_json`]).
-pub fn json(c: &Comparison) -> String {
-    c.to_json()
+impl Format {
+    /// The names accepted by [`Format::from_str`](std::str::FromStr), in order.
+    pub const NAMES: [&'static str; 3] = ["terminal", "markdown", "json"];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "terminal" => Ok(Self::Terminal),
+            "markdown" => Ok(Self::Markdown),
+            "json" => Ok(Self::Json),
+            other => Err(format!(
+                "unknown format {other:?}; choose from {}",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// `c` in `format`: the terminal table with `terminal`'s options, the markdown
+/// with the default options, or the JSON document.
+pub fn render(c: &Comparison, format: Format, terminal_options: &TerminalOptions) -> String {
+    match format {
+        Format::Terminal => terminal(c, terminal_options),
+        Format::Markdown => markdown(c, &MarkdownOptions::default()),
+        Format::Json => c.to_json(),
+    }
 }
 
 /// `1234567` → `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
