@@ -12,8 +12,8 @@
 //! ```toml
 //! schema_version = 1
 //! package = "scarab-plugins"
-//! bench = "iai"
-//! source_file = "crates/scarab-plugins/benches/iai.rs"
+//! bench = "ir"
+//! source_file = "crates/scarab-plugins/benches/ir.rs"
 //!
 //! [provenance]
 //! commit = "3b45dc4..."
@@ -401,7 +401,7 @@ pub struct AcceptOptions<'a> {
 /// A baseline file to write: its path relative to the baseline directory and contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
-    /// Relative path, e.g. `scarab-plugins/iai.toml`.
+    /// Relative path, e.g. `scarab-plugins/ir.toml`.
     pub relative_path: PathBuf,
     /// The new TOML text.
     pub contents: String,

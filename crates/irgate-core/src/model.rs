@@ -435,7 +435,7 @@ pub struct BenchResult {
     /// The metric values.
     pub metrics: Metrics,
     /// The bench source file relative to the repository root
-    /// (e.g. `crates/scarab-plugins/benches/iai.rs`), when known. Never absolute.
+    /// (e.g. `crates/scarab-plugins/benches/ir.rs`), when known. Never absolute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_file: Option<String>,
 }

@@ -11,7 +11,7 @@
 //! drift_ignore = []         # further fingerprint fields to treat as informational
 //!
 //! [[override]]             # first matching override wins
-//! match = "scarab-plugins/iai/tokio_*/**"   # glob over the BenchId
+//! match = "scarab-plugins/ir/tokio_*/**"   # glob over the BenchId
 //! threshold_pct = 2.0
 //! floor = 1000
 //! ```

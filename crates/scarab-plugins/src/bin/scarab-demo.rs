@@ -145,6 +145,12 @@ fn main() -> ExitCode {
         println!();
         let report = manager.metrics().report();
         print!("{report}");
+        if cfg!(debug_assertions) {
+            println!(
+                "note: this is a debug build; the targets are for release builds \
+                 (cargo run --release -p scarab-plugins --bin scarab-demo)"
+            );
+        }
         report.emit_tracing();
     }
     manager.unload_all();
