@@ -1,5 +1,8 @@
 //! Pinning glibc's choice of string, memory and libm routines on x86-64.
 //!
+//! (This file is long because it is mostly data: one row per glibc release with the
+//! hwcaps its selectors test, each citing the glibc sources it was read from.)
+//!
 //! # Why
 //!
 //! glibc ships several implementations of `memcpy`, `memset`, `strlen`, `strcmp`, ... for

@@ -1,4 +1,7 @@
 //! The plugin manager: loads plugins, runs the chain, contains failures.
+//!
+//! (Over 600 lines: the manager and its unit tests of the chain's failure rules stay
+//! together, since each rule is tested beside the code that enforces it.)
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
