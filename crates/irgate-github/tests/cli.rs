@@ -2,6 +2,8 @@
 //! requests made, against the fake GitHub on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)] // uses part of the fake; this test moves to the binary crate
+#[path = "it/fake_github.rs"]
 mod fake_github;
 
 use clap::Parser;

@@ -8,8 +8,6 @@
 //! with 422, so a test that forgets to look still fails. Answers are built
 //! from the description's example responses, with the fields the client reads
 //! (ids, bodies, logins, shas) filled in from the fake's state.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

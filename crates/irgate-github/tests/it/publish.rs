@@ -1,13 +1,9 @@
 //! Sticky comment, check run, status fallback and fault handling against a
 //! contract-checking fake GitHub on loopback.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod fake_github;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_github::{FakeGithub, Fault};
+use crate::fake_github::{self, FakeGithub, Fault};
 use irgate_github::check::{
     self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo, ReportMode,
 };
@@ -630,7 +626,7 @@ async fn huge_report_fits_github_limits() {
 #[tokio::test]
 async fn github_app_auth_mints_an_installation_token() {
     let fake = FakeGithub::start().await;
-    let key = include_str!("fixtures/test-app-key.pem");
+    let key = include_str!("../fixtures/test-app-key.pem");
     let c = GithubClient::new(&ClientConfig {
         base_url: fake.url.clone(),
         auth: Auth::App {
