@@ -44,12 +44,17 @@ use http::{Method, StatusCode};
 use irgate_core::baseline::{plan_accept, AcceptOptions, DEFAULT_METRICS};
 use irgate_core::render::escape_markdown;
 use irgate_core::{BaselineError, BaselineSet, Policy, Provenance};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::client::{
-    decode_contents, encode_path, encode_segment, ApiError, GithubClient, Idempotency,
+    decode_answer, decode_contents, encode_path, encode_segment, ApiError, GithubClient,
+    Idempotency,
 };
 use crate::comment::PullRequest;
+pub use crate::payload::Permission;
+use crate::payload::{
+    self, ContentsEntry, ContentsFile, FileCommit, PermissionAnswer, PullRequestInfo,
+};
 use crate::report::{self, PostOptions};
 use crate::results::{ResultsError, ResultsSource};
 
@@ -160,7 +165,7 @@ pub enum Refusal {
         /// Who asked.
         login: String,
         /// What they have.
-        permission: String,
+        permission: Permission,
     },
     /// No reason given.
     #[error("a reason is required: `/irgate accept <why this change is intended>`")]
@@ -200,6 +205,7 @@ impl Refusal {
         match self {
             Refusal::NotPermitted { login, permission } => {
                 let permission: String = permission
+                    .as_str()
                     .chars()
                     .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
                     .collect();
@@ -291,36 +297,29 @@ pub enum AcceptError {
     },
 }
 
-/// Whether `login` may accept: `admin`, `maintain` or `write`.
+/// `login`'s role on the repository; [`Permission::may_accept`] says whether
+/// it may accept.
 pub async fn permission_of(
     client: &GithubClient,
     pr: &PullRequest,
     login: &str,
-) -> Result<String, ApiError> {
+) -> Result<Permission, ApiError> {
     let path = format!(
         "{}/collaborators/{}/permission",
         pr.repo.path(),
         encode_segment(login)
     );
     match client.get(&path).await {
-        Ok(resp) => {
-            // `permission` is admin|write|read|none (maintain shows as write);
-            // `role_name` keeps the finer role.
-            let role = resp.body.get("role_name").and_then(Value::as_str);
-            let perm = resp.body.get("permission").and_then(Value::as_str);
-            Ok(match (perm, role) {
-                (_, Some(r @ ("admin" | "maintain" | "write"))) => r.to_string(),
-                (Some(p), _) => p.to_string(),
-                (None, _) => "none".to_string(),
-            })
-        }
-        Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok("none".into()),
+        Ok(resp) => Ok(decode_answer::<PermissionAnswer>(
+            "collaborator permission",
+            Method::GET,
+            &path,
+            &resp.body,
+        )?
+        .effective()),
+        Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(Permission::None),
         Err(e) => Err(e),
     }
-}
-
-fn may_accept(permission: &str) -> bool {
-    matches!(permission, "admin" | "maintain" | "write")
 }
 
 /// A file read through the contents API.
@@ -351,21 +350,23 @@ async fn get_file(
         branch: branch.to_string(),
         reason: reason.to_string(),
     };
-    let content = resp
-        .body
-        .get("content")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("not a file"))?;
-    let sha = resp
-        .body
-        .get("sha")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no blob sha"))?;
-    let bytes = decode_contents(content).map_err(|e| bad(&format!("bad base64: {e}")))?;
+    // A directory answers with the list of its entries.
+    if !resp.body.is_object() {
+        return Err(bad("not a file"));
+    }
+    let file: ContentsFile =
+        payload::decode("contents", &resp.body).map_err(|e| bad(&e.to_string()))?;
+    if file.encoding != "base64" {
+        return Err(bad(&format!(
+            "content sent in encoding `{}`, not base64 (files over 1 MB are not sent inline)",
+            file.encoding
+        )));
+    }
+    let bytes = decode_contents(&file.content).map_err(|e| bad(&format!("bad base64: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8"))?;
     Ok(Some(RepoFile {
         text,
-        sha: sha.to_string(),
+        sha: file.sha,
     }))
 }
 
@@ -384,26 +385,26 @@ async fn list_baselines(
             encode_segment(branch)
         );
         match client.get(&api).await {
-            Ok(r) => Ok(r.body.as_array().cloned().unwrap_or_default()),
+            // A file where a directory was expected lists nothing.
+            Ok(r) if !r.body.is_array() => Ok(Vec::new()),
+            Ok(r) => Ok(decode_answer::<Vec<ContentsEntry>>(
+                "directory listing",
+                Method::GET,
+                &api,
+                &r.body,
+            )?),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(Vec::new()),
             Err(e) => Err(AcceptError::from(e)),
         }
     };
     let mut files = Vec::new();
     for entry in list(dir.to_string()).await? {
-        if entry.get("type").and_then(Value::as_str) != Some("dir") {
+        if entry.kind != "dir" {
             continue;
         }
-        let Some(sub) = entry.get("path").and_then(Value::as_str) else {
-            continue;
-        };
-        for f in list(sub.to_string()).await? {
-            let is_toml = f.get("type").and_then(Value::as_str) == Some("file")
-                && f.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.ends_with(".toml"));
-            if let (true, Some(p)) = (is_toml, f.get("path").and_then(Value::as_str)) {
-                files.push(p.to_string());
+        for f in list(entry.path).await? {
+            if f.kind == "file" && f.name.ends_with(".toml") {
+                files.push(f.path);
             }
         }
     }
@@ -434,11 +435,8 @@ async fn put_file(
     let resp = client
         .request(Method::PUT, &api, Some(&body), Idempotency::Idempotent)
         .await?;
-    Ok(resp
-        .body
-        .pointer("/commit/sha")
-        .and_then(Value::as_str)
-        .map(String::from))
+    let written: FileCommit = decode_answer("file commit", Method::PUT, &api, &resp.body)?;
+    Ok(written.commit.sha)
 }
 
 async fn react(client: &GithubClient, pr: &PullRequest, trigger: &Trigger, content: &str) {
@@ -507,7 +505,7 @@ pub async fn accept(
 ) -> Result<AcceptOutcome, AcceptError> {
     let pr = &req.pr;
     let permission = permission_of(client, pr, &req.actor).await?;
-    if !may_accept(&permission) {
+    if !permission.may_accept() {
         return refuse(
             client,
             req,
@@ -522,25 +520,19 @@ pub async fn accept(
         return refuse(client, req, Refusal::NoReason).await;
     };
 
-    let pull = client
-        .get(&format!("{}/pulls/{}", pr.repo.path(), pr.number))
-        .await?
-        .body;
-    let head_sha = pull
-        .pointer("/head/sha")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let head_ref = pull
-        .pointer("/head/ref")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let pull_path = format!("{}/pulls/{}", pr.repo.path(), pr.number);
+    let pull: PullRequestInfo = decode_answer(
+        "pull request",
+        Method::GET,
+        &pull_path,
+        &client.get(&pull_path).await?.body,
+    )?;
+    let head_sha = pull.head.sha;
+    let head_ref = pull.head.git_ref;
     let head_repo = pull
-        .pointer("/head/repo/full_name")
-        .and_then(Value::as_str)
-        .unwrap_or("(deleted fork)")
-        .to_string();
+        .head
+        .repo
+        .map_or_else(|| "(deleted fork)".to_string(), |r| r.full_name);
     let base_repo = format!("{}/{}", pr.repo.owner, pr.repo.name);
     if !head_repo.eq_ignore_ascii_case(&base_repo) {
         return refuse(client, req, Refusal::Fork { head_repo }).await;
@@ -786,6 +778,7 @@ mod tests {
 
     #[test]
     fn permissions() {
+        let may_accept = |name: &str| Permission::from(name).may_accept();
         assert!(may_accept("admin") && may_accept("maintain") && may_accept("write"));
         assert!(!may_accept("read") && !may_accept("triage") && !may_accept("none"));
     }

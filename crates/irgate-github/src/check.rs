@@ -28,7 +28,8 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::client::{encode_segment, ApiError, GithubClient, Idempotency};
+use crate::client::{decode_answer, encode_segment, ApiError, GithubClient, Idempotency};
+use crate::payload::{CheckRun, CheckRunList, Created};
 
 /// The check run's (and the status context's) name.
 pub const CHECK_NAME: &str = "irgate";
@@ -227,32 +228,42 @@ impl Repo {
 }
 
 /// Finds this commit's latest "irgate" check run made by irgate (name
-/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any.
+/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any: its id and the run
+/// as GitHub sent it.
 pub async fn find_check_run(
     client: &GithubClient,
     repo: &Repo,
     sha: &str,
 ) -> Result<Option<(u64, Value)>, ApiError> {
+    Ok(latest_check_run(client, repo, sha)
+        .await?
+        .map(|(run, raw)| (run.id, raw)))
+}
+
+/// [`find_check_run`], with the fields irgate reads decoded.
+async fn latest_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+) -> Result<Option<(CheckRun, Value)>, ApiError> {
     let path = format!(
         "{}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest&per_page=100",
         repo.path(),
         encode_segment(sha)
     );
     let resp = client.get(&path).await?;
-    let runs = resp
-        .body
-        .get("check_runs")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    Ok(runs
-        .into_iter()
-        .filter(|r| r.get("name").and_then(Value::as_str) == Some(CHECK_NAME))
+    let list: CheckRunList = decode_answer("check runs", Method::GET, &path, &resp.body)?;
+    let mut latest: Option<(CheckRun, Value)> = None;
+    for raw in list.check_runs {
+        let run: CheckRun = decode_answer("check run", Method::GET, &path, &raw)?;
         // Only irgate's own runs: a workflow job named "irgate" also
         // shows up as a check run of that name.
-        .filter(|r| r.get("external_id").and_then(Value::as_str) == Some(EXTERNAL_ID))
-        .filter_map(|r| r.get("id").and_then(Value::as_u64).map(|id| (id, r)))
-        .max_by_key(|(id, _)| *id))
+        let ours = run.name == CHECK_NAME && run.external_id.as_deref() == Some(EXTERNAL_ID);
+        if ours && latest.as_ref().is_none_or(|(l, _)| run.id > l.id) {
+            latest = Some((run, raw));
+        }
+    }
+    Ok(latest)
 }
 
 /// Publishes the verdict as a check run (annotations in batches of 50) or a
@@ -349,12 +360,12 @@ async fn publish_check_run(
     // (that would repeat them); only a queued or in-progress one (from
     // `mark_pending`) is completed in place. GitHub and branch protection
     // show the latest run of a name on a commit.
-    let existing = find_check_run(client, repo, &report.head_sha).await?;
+    let existing = latest_check_run(client, repo, &report.head_sha).await?;
     let pending = existing
         .as_ref()
-        .filter(|(_, r)| r.get("status").and_then(Value::as_str) != Some("completed"))
-        .map(|(id, _)| *id);
-    let before = existing.map(|(id, _)| id);
+        .filter(|(run, _)| run.status != "completed")
+        .map(|(run, _)| run.id);
+    let before = existing.map(|(run, _)| run.id);
     let id = match pending {
         Some(id) => {
             let path = format!("{}/check-runs/{id}", repo.path());
@@ -429,13 +440,9 @@ async fn create_check_run(
             .await
         {
             Ok(resp) => {
-                return resp.body.get("id").and_then(Value::as_u64).ok_or_else(|| {
-                    ApiError::Decode {
-                        method: Method::POST,
-                        path: path.clone(),
-                        reason: "created check run has no id".into(),
-                    }
-                })
+                let created: Created =
+                    decode_answer("created check run", Method::POST, &path, &resp.body)?;
+                return Ok(created.id);
             }
             Err(ApiError::Ambiguous { reason, .. }) => {
                 if let Some((id, _)) = find_check_run(client, repo, sha).await? {

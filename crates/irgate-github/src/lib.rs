@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod comment;
 pub mod events;
+mod payload;
 pub mod report;
 pub mod results;
 pub mod server;
