@@ -120,7 +120,7 @@ pub struct CheckReport {
 }
 
 /// Where the verdict goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportMode {
     /// Check run, falling back to a commit status when not allowed.
     Auto,
