@@ -37,7 +37,7 @@ use globset::GlobSet;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BenchId, Environment, Metrics, Run, SuiteId};
-use crate::policy::line_col;
+use crate::source::line_col;
 
 /// Version of the baseline file format.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;

@@ -18,6 +18,7 @@ pub mod model;
 pub mod policy;
 pub mod read;
 pub mod render;
+pub mod source;
 
 pub use baseline::{Baseline, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, CompareError};

@@ -32,9 +32,6 @@ use irgate_github::report::{self, PostOptions};
 use irgate_github::results::ResultsSource;
 use irgate_github::server::{self, ServerConfig};
 
-/// Largest comparison file `post` reads.
-const MAX_COMPARISON_BYTES: u64 = 16 * 1024 * 1024;
-
 /// `irgate github` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum GithubCommand {
@@ -348,26 +345,11 @@ pub fn run(cmd: GithubCommand) -> u8 {
     }
 }
 
-/// Reads and strictly parses a comparison file of bounded size.
-fn read_comparison(path: &std::path::Path) -> Result<Comparison, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    if size > MAX_COMPARISON_BYTES {
-        return Err(format!(
-            "{}: {size} bytes, more than the {MAX_COMPARISON_BYTES} allowed",
-            path.display()
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Comparison::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 async fn post(args: PostArgs) -> Result<u8, String> {
     let pr = PullRequest::new(&args.repo, args.pr)
         .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
     let comparison = match (&args.comparison, &args.could_not_judge) {
-        (Some(path), _) => read_comparison(path)?,
+        (Some(path), _) => Comparison::load(path).map_err(|e| e.to_string())?,
         (None, Some(reason)) => Comparison::could_not_judge(reason.clone(), None),
         (None, None) => return Err("give --comparison FILE or --could-not-judge REASON".into()),
     };
