@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use irgate_core::source::line_col;
 use serde::Deserialize;
 
 /// Default largest accepted body: 1 MiB (GitHub caps payloads at 25 MB; the
@@ -178,7 +179,7 @@ impl RawConfig {
         toml::from_str(text).map_err(|err: toml::de::Error| {
             let (line, column) = err
                 .span()
-                .map(|span| line_column(text, span.start))
+                .map(|span| line_col(text, span.start))
                 .unwrap_or((1, 1));
             ConfigError::Parse {
                 path: origin.to_path_buf(),
@@ -296,14 +297,6 @@ fn set_parsed<T: std::str::FromStr>(
         *slot = Some(parsed);
     }
     Ok(())
-}
-
-/// 1-based line and column of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Why the webhook service's configuration could not be built.
