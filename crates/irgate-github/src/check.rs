@@ -25,6 +25,7 @@
 //! to a commit status with context `irgate` (`statuses: write`).
 
 use http::{Method, StatusCode};
+use irgate_core::Gate;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -45,28 +46,6 @@ pub const MAX_OUTPUT_CHARS: usize = 65_535;
 
 /// Annotations GitHub takes in one request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
-
-/// The gate's verdict as GitHub shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Gate passed.
-    Pass,
-    /// Gate failed (a regression, a missing benchmark, drift under a strict policy).
-    Fail,
-    /// The gate could not judge (bad input, no baseline, unreadable results).
-    CouldNotJudge,
-}
-
-impl Outcome {
-    /// Exit code of the `irgate` CLI for this outcome (0 / 1 / 2).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Pass => 0,
-            Outcome::Fail => 1,
-            Outcome::CouldNotJudge => 2,
-        }
-    }
-}
 
 /// One annotation on a line of a file in the pull request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -106,7 +85,7 @@ pub struct CheckReport {
     /// The commit (the pull request's head sha).
     pub head_sha: String,
     /// Gate outcome.
-    pub outcome: Outcome,
+    pub outcome: Gate,
     /// One-line title, e.g. "2 benchmarks regressed".
     pub title: String,
     /// The markdown verdict (cut to 65,535 characters).
@@ -167,21 +146,21 @@ pub enum Published {
 }
 
 /// Check-run conclusion for an outcome.
-pub fn conclusion(outcome: Outcome, fail_closed: bool) -> &'static str {
+pub fn conclusion(outcome: Gate, fail_closed: bool) -> &'static str {
     match outcome {
-        Outcome::Pass => "success",
-        Outcome::Fail => "failure",
-        Outcome::CouldNotJudge if fail_closed => "failure",
-        Outcome::CouldNotJudge => "neutral",
+        Gate::Passed => "success",
+        Gate::Failed => "failure",
+        Gate::CouldNotJudge if fail_closed => "failure",
+        Gate::CouldNotJudge => "neutral",
     }
 }
 
 /// Commit-status state for an outcome.
-pub fn status_state(outcome: Outcome) -> &'static str {
+pub fn status_state(outcome: Gate) -> &'static str {
     match outcome {
-        Outcome::Pass => "success",
-        Outcome::Fail => "failure",
-        Outcome::CouldNotJudge => "error",
+        Gate::Passed => "success",
+        Gate::Failed => "failure",
+        Gate::CouldNotJudge => "error",
     }
 }
 
@@ -347,7 +326,7 @@ async fn publish_check_run(
     if let Some(url) = &report.details_url {
         body["details_url"] = json!(url);
     }
-    if opts.accept_button && report.outcome == Outcome::Fail {
+    if opts.accept_button && report.outcome == Gate::Failed {
         body["actions"] = json!([{
             "label": "Accept",
             "description": "Accept these results as baselines",
@@ -469,7 +448,7 @@ pub async fn post_status(
     client: &GithubClient,
     repo: &Repo,
     sha: &str,
-    outcome: Outcome,
+    outcome: Gate,
     description: &str,
     target_url: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -540,11 +519,11 @@ mod tests {
 
     #[test]
     fn conclusions() {
-        assert_eq!(conclusion(Outcome::Pass, false), "success");
-        assert_eq!(conclusion(Outcome::Fail, false), "failure");
-        assert_eq!(conclusion(Outcome::CouldNotJudge, false), "neutral");
-        assert_eq!(conclusion(Outcome::CouldNotJudge, true), "failure");
-        assert_eq!(status_state(Outcome::CouldNotJudge), "error");
+        assert_eq!(conclusion(Gate::Passed, false), "success");
+        assert_eq!(conclusion(Gate::Failed, false), "failure");
+        assert_eq!(conclusion(Gate::CouldNotJudge, false), "neutral");
+        assert_eq!(conclusion(Gate::CouldNotJudge, true), "failure");
+        assert_eq!(status_state(Gate::CouldNotJudge), "error");
     }
 
     #[test]

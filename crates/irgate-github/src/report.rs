@@ -20,7 +20,7 @@ use irgate_core::render::{markdown, MarkdownOptions};
 use irgate_core::source::definition_line;
 use irgate_core::{Comparison, Gate, Verdict};
 
-use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
+use crate::check::{self, Annotation, CheckOptions, CheckReport, Published, Repo};
 use crate::client::{decode_contents, encode_path, encode_segment, ApiError, GithubClient};
 use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
 
@@ -29,15 +29,6 @@ pub const RESULTS_MARKER: &str = "<!-- irgate:comparison -->";
 
 /// Largest comparison JSON embedded in a check run (the text limit is 65,535).
 pub const MAX_EMBEDDED_JSON: usize = 60_000;
-
-/// The gate outcome GitHub shows for a comparator gate.
-pub fn outcome(gate: Gate) -> Outcome {
-    match gate {
-        Gate::Passed => Outcome::Pass,
-        Gate::Failed => Outcome::Fail,
-        Gate::CouldNotJudge => Outcome::CouldNotJudge,
-    }
-}
 
 /// True when the comparison has anything worth a new comment: the gate did not
 /// pass, a benchmark moved, appeared or vanished, or the environment changed.
@@ -172,7 +163,7 @@ pub fn check_report(
 ) -> CheckReport {
     CheckReport {
         head_sha: head_sha.to_string(),
-        outcome: outcome(c.gate),
+        outcome: c.gate,
         title: title(c),
         summary: verdict_markdown(c, details_url),
         text: Some(embedded_results(c)),
