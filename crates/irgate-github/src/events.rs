@@ -11,9 +11,9 @@
 //! | `pull_request` | `opened`, `reopened`, `synchronize` | a queued "irgate" check (or pending status) |
 //!
 //! Everything else is ignored. Payloads are read with irgate's own small
-//! structs ([`crate::payload`]) rather than octocrab's typed webhook model,
-//! which drops `requested_action.identifier`; a missing field is an error
-//! naming it.
+//! structs (the crate's `payload` module) rather than octocrab's typed
+//! webhook model, which drops `requested_action.identifier`; a missing field
+//! is an error naming it.
 
 use std::path::Path;
 

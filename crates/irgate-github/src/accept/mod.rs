@@ -27,9 +27,10 @@
 //! [`Refusal`]); reading and committing files goes through [`RepoContents`]
 //! (GitHub's contents API in [`GithubContents`]).
 //!
-//! 1. Reads the existing baseline files from the PR branch (contents API), plans
-//!    the new ones with the comparator's [`plan_accept`], recording the reason,
-//!    the accepter, the commit and the time.
+//! 1. Reads the existing baseline files from the PR branch (contents API),
+//!    plans the new ones with the comparator's
+//!    [`plan_accept`](irgate_core::baseline::plan_accept), recording the
+//!    reason, the accepter, the commit and the time.
 //! 2. Commits each changed file to the PR branch with the contents API (one
 //!    commit per file; a file that would not change is not written).
 //! 3. Re-runs the comparison of the same results against the new baselines and
