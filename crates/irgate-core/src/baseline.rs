@@ -37,7 +37,7 @@ use globset::GlobSet;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BenchId, Environment, Metrics, Run, SuiteId};
-use crate::policy::line_col;
+use crate::source::line_col;
 
 /// Version of the baseline file format.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
@@ -306,6 +306,30 @@ impl BaselineSet {
         files: impl IntoIterator<Item = (&'a Path, &'a str)>,
     ) -> Result<Self, BaselineError> {
         let mut set = BaselineSet::default();
+        set.insert_texts(files)?;
+        Ok(set)
+    }
+
+    /// The set as it is once `planned` (from [`plan_accept`]) is written: each
+    /// planned file replaces its suite's baseline or adds it. A planned file is
+    /// read back exactly as a file on disk would be, so the result is what the
+    /// next run compares against.
+    pub fn with_planned(&self, planned: &[PlannedFile]) -> Result<BaselineSet, BaselineError> {
+        let mut set = self.clone();
+        set.insert_texts(
+            planned
+                .iter()
+                .map(|f| (f.relative_path.as_path(), f.contents.as_str())),
+        )?;
+        Ok(set)
+    }
+
+    /// Parses each `(relative path, text)` and puts it in the set, replacing
+    /// the suite's earlier baseline.
+    fn insert_texts<'a>(
+        &mut self,
+        files: impl IntoIterator<Item = (&'a Path, &'a str)>,
+    ) -> Result<(), BaselineError> {
         for (path, text) in files {
             let b = Baseline::parse(path, text)?;
             let expected = Baseline::relative_path(&b.suite());
@@ -319,9 +343,9 @@ impl BaselineSet {
                     ),
                 });
             }
-            set.suites.insert(b.suite(), b);
+            self.suites.insert(b.suite(), b);
         }
-        Ok(set)
+        Ok(())
     }
 
     /// Every benchmark id in the set with its metrics.
@@ -565,6 +589,57 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn baseline(package: &str, bench: &str, ir: u64) -> Baseline {
+        let mut m = Metrics::default();
+        m.insert(Metrics::IR, ir);
+        Baseline {
+            schema_version: BASELINE_SCHEMA_VERSION,
+            package: package.into(),
+            bench: bench.into(),
+            source_file: None,
+            provenance: Provenance::default(),
+            environment: Environment::default(),
+            benchmarks: BTreeMap::from([("group/function".to_owned(), m)]),
+        }
+    }
+
+    fn planned(b: &Baseline) -> PlannedFile {
+        PlannedFile {
+            relative_path: Baseline::relative_path(&b.suite()),
+            contents: b.to_toml().unwrap(),
+            accepted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn with_planned_replaces_and_adds_suites() {
+        let (a, b) = (baseline("pkg", "a", 10), baseline("pkg", "b", 20));
+        let texts = [planned(&a), planned(&b)];
+        let set = BaselineSet::from_texts(
+            texts
+                .iter()
+                .map(|f| (f.relative_path.as_path(), f.contents.as_str())),
+        )
+        .unwrap();
+        let (a2, c) = (baseline("pkg", "a", 11), baseline("other", "c", 30));
+        let merged = set.with_planned(&[planned(&a2), planned(&c)]).unwrap();
+        assert_eq!(merged.suites.len(), 3);
+        assert_eq!(merged.suites[&a.suite()], a2);
+        assert_eq!(merged.suites[&b.suite()], b);
+        assert_eq!(merged.suites[&c.suite()], c);
+        // The set itself is unchanged.
+        assert_eq!(set.suites[&a.suite()], a);
+        assert_eq!(set.with_planned(&[]).unwrap(), set);
+
+        // A planned file is checked like a file on disk.
+        let mut misplaced = planned(&c);
+        misplaced.relative_path = PathBuf::from("pkg/c.toml");
+        let err = set.with_planned(&[misplaced]).unwrap_err();
+        assert!(err.to_string().contains("must live at"), "{err}");
+    }
+
     #[test]
     fn provenance_defaults_follow_the_documented_order() {
         let env = |vars: &'static [(&'static str, &'static str)]| {

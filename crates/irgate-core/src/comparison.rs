@@ -6,6 +6,9 @@
 //! (counts or gate that do not follow from the per-benchmark entries), so a consumer can
 //! treat a comparison file as untrusted input.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BenchId, BenchResult, EnvChange, Environment, Metrics, Run};
@@ -14,7 +17,8 @@ use crate::policy::Action;
 /// Version of the comparison JSON schema written by this crate.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Largest comparison document [`Comparison::from_json`] accepts, in bytes.
+/// Largest comparison document [`Comparison::from_json`] accepts, in bytes, and the
+/// most [`Comparison::load`] reads from a file.
 pub const MAX_JSON_BYTES: usize = 64 * 1024 * 1024;
 
 /// The outcome of the gate for a whole run; also decides the CLI's exit code.
@@ -320,7 +324,68 @@ pub enum ComparisonError {
     Inconsistent(String),
 }
 
+/// Why [`Comparison::load`] refused a file; every message starts with the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ComparisonFileError {
+    /// The file could not be opened or read (or is not UTF-8).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file holds more than [`MAX_JSON_BYTES`]; reading stopped there.
+    #[error("{}: more than the {MAX_JSON_BYTES} bytes a comparison document may have", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is not a comparison document this build reads.
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What [`Comparison::from_json`] refused.
+        source: ComparisonError,
+    },
+}
+
+impl ComparisonFileError {
+    /// The file that was refused.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::TooLarge { path } | Self::Invalid { path, .. } => path,
+        }
+    }
+}
+
 impl Comparison {
+    /// Reads a comparison file: at most [`MAX_JSON_BYTES`] are read (a larger or
+    /// endless file is refused without reading it whole), then the text goes through
+    /// [`Comparison::from_json`]. The one way every front end loads a comparison file.
+    pub fn load(path: &Path) -> Result<Self, ComparisonFileError> {
+        let io = |source| ComparisonFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut text = String::new();
+        // One byte past the limit tells "exactly at the limit" from "larger".
+        file.take(MAX_JSON_BYTES as u64 + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() > MAX_JSON_BYTES {
+            return Err(ComparisonFileError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        Self::from_json(&text).map_err(|source| ComparisonFileError::Invalid {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
     /// Builds a comparison from per-benchmark entries and the environment check,
     /// deriving counts, gate and reasons from them.
     pub fn new(
@@ -541,4 +606,62 @@ fn derive_gate(
         Gate::Failed
     };
     (gate, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn load_reads_a_comparison_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("comparison.json");
+        let c = Comparison::could_not_judge("no results", None);
+        std::fs::write(&path, c.to_json()).unwrap();
+        assert_eq!(Comparison::load(&path).unwrap(), c);
+    }
+
+    #[test]
+    fn load_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.json");
+        let e = Comparison::load(&missing).unwrap_err();
+        assert!(matches!(e, ComparisonFileError::Io { .. }), "{e}");
+        assert_eq!(e.path(), missing);
+        assert!(
+            e.to_string().starts_with(&missing.display().to_string()),
+            "{e}"
+        );
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{\"schema_version\": 99}").unwrap();
+        let e = Comparison::load(&bad).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ComparisonFileError::Invalid {
+                    source: ComparisonError::UnsupportedVersion { found: 99 },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with(&bad.display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn load_refuses_an_oversized_file_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        let file = std::fs::File::create(&big).unwrap();
+        // Sparse: one byte past the limit without writing 64 MiB.
+        file.set_len(MAX_JSON_BYTES as u64 + 1).unwrap();
+        let e = Comparison::load(&big).unwrap_err();
+        assert!(matches!(e, ComparisonFileError::TooLarge { .. }), "{e}");
+        let message = e.to_string();
+        assert!(message.starts_with(&big.display().to_string()), "{message}");
+        assert!(message.contains(&MAX_JSON_BYTES.to_string()), "{message}");
+    }
 }

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod read;
 pub mod render;
 pub mod scope;
+pub mod source;
 
 pub use baseline::{Baseline, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, CompareError};

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::model::{BenchId, Environment, Metrics};
+use crate::source::line_col;
 
 /// What to do about a condition: make the gate fail, report it, or say nothing of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,15 +156,6 @@ struct RawOverride {
     threshold_pct: Option<Spanned<f64>>,
     floor: Option<u64>,
     on_regression: Option<Action>,
-}
-
-/// 1-based line and column of byte `offset` in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Builds a glob matcher where `*` stays within one id part.

@@ -25,10 +25,12 @@
 //! to a commit status with context `irgate` (`statuses: write`).
 
 use http::{Method, StatusCode};
+use irgate_core::Gate;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::client::{encode_segment, ApiError, GithubClient, Idempotency};
+use crate::client::{decode_answer, encode_segment, ApiError, GithubClient, Idempotency};
+use crate::payload::{CheckRun, CheckRunList, Created};
 
 /// The check run's (and the status context's) name.
 pub const CHECK_NAME: &str = "irgate";
@@ -44,28 +46,6 @@ pub const MAX_OUTPUT_CHARS: usize = 65_535;
 
 /// Annotations GitHub takes in one request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
-
-/// The gate's verdict as GitHub shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Gate passed.
-    Pass,
-    /// Gate failed (a regression, a missing benchmark, drift under a strict policy).
-    Fail,
-    /// The gate could not judge (bad input, no baseline, unreadable results).
-    CouldNotJudge,
-}
-
-impl Outcome {
-    /// Exit code of the `irgate` CLI for this outcome (0 / 1 / 2).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Pass => 0,
-            Outcome::Fail => 1,
-            Outcome::CouldNotJudge => 2,
-        }
-    }
-}
 
 /// One annotation on a line of a file in the pull request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -105,7 +85,7 @@ pub struct CheckReport {
     /// The commit (the pull request's head sha).
     pub head_sha: String,
     /// Gate outcome.
-    pub outcome: Outcome,
+    pub outcome: Gate,
     /// One-line title, e.g. "2 benchmarks regressed".
     pub title: String,
     /// The markdown verdict (cut to 65,535 characters).
@@ -119,7 +99,7 @@ pub struct CheckReport {
 }
 
 /// Where the verdict goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportMode {
     /// Check run, falling back to a commit status when not allowed.
     Auto,
@@ -166,21 +146,21 @@ pub enum Published {
 }
 
 /// Check-run conclusion for an outcome.
-pub fn conclusion(outcome: Outcome, fail_closed: bool) -> &'static str {
+pub fn conclusion(outcome: Gate, fail_closed: bool) -> &'static str {
     match outcome {
-        Outcome::Pass => "success",
-        Outcome::Fail => "failure",
-        Outcome::CouldNotJudge if fail_closed => "failure",
-        Outcome::CouldNotJudge => "neutral",
+        Gate::Passed => "success",
+        Gate::Failed => "failure",
+        Gate::CouldNotJudge if fail_closed => "failure",
+        Gate::CouldNotJudge => "neutral",
     }
 }
 
 /// Commit-status state for an outcome.
-pub fn status_state(outcome: Outcome) -> &'static str {
+pub fn status_state(outcome: Gate) -> &'static str {
     match outcome {
-        Outcome::Pass => "success",
-        Outcome::Fail => "failure",
-        Outcome::CouldNotJudge => "error",
+        Gate::Passed => "success",
+        Gate::Failed => "failure",
+        Gate::CouldNotJudge => "error",
     }
 }
 
@@ -227,32 +207,42 @@ impl Repo {
 }
 
 /// Finds this commit's latest "irgate" check run made by irgate (name
-/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any.
+/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any: its id and the run
+/// as GitHub sent it.
 pub async fn find_check_run(
     client: &GithubClient,
     repo: &Repo,
     sha: &str,
 ) -> Result<Option<(u64, Value)>, ApiError> {
+    Ok(latest_check_run(client, repo, sha)
+        .await?
+        .map(|(run, raw)| (run.id, raw)))
+}
+
+/// [`find_check_run`], with the fields irgate reads decoded.
+async fn latest_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+) -> Result<Option<(CheckRun, Value)>, ApiError> {
     let path = format!(
         "{}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest&per_page=100",
         repo.path(),
         encode_segment(sha)
     );
     let resp = client.get(&path).await?;
-    let runs = resp
-        .body
-        .get("check_runs")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    Ok(runs
-        .into_iter()
-        .filter(|r| r.get("name").and_then(Value::as_str) == Some(CHECK_NAME))
+    let list: CheckRunList = decode_answer("check runs", Method::GET, &path, &resp.body)?;
+    let mut latest: Option<(CheckRun, Value)> = None;
+    for raw in list.check_runs {
+        let run: CheckRun = decode_answer("check run", Method::GET, &path, &raw)?;
         // Only irgate's own runs: a workflow job named "irgate" also
         // shows up as a check run of that name.
-        .filter(|r| r.get("external_id").and_then(Value::as_str) == Some(EXTERNAL_ID))
-        .filter_map(|r| r.get("id").and_then(Value::as_u64).map(|id| (id, r)))
-        .max_by_key(|(id, _)| *id))
+        let ours = run.name == CHECK_NAME && run.external_id.as_deref() == Some(EXTERNAL_ID);
+        if ours && latest.as_ref().is_none_or(|(l, _)| run.id > l.id) {
+            latest = Some((run, raw));
+        }
+    }
+    Ok(latest)
 }
 
 /// Publishes the verdict as a check run (annotations in batches of 50) or a
@@ -336,7 +326,7 @@ async fn publish_check_run(
     if let Some(url) = &report.details_url {
         body["details_url"] = json!(url);
     }
-    if opts.accept_button && report.outcome == Outcome::Fail {
+    if opts.accept_button && report.outcome == Gate::Failed {
         body["actions"] = json!([{
             "label": "Accept",
             "description": "Accept these results as baselines",
@@ -349,12 +339,12 @@ async fn publish_check_run(
     // (that would repeat them); only a queued or in-progress one (from
     // `mark_pending`) is completed in place. GitHub and branch protection
     // show the latest run of a name on a commit.
-    let existing = find_check_run(client, repo, &report.head_sha).await?;
+    let existing = latest_check_run(client, repo, &report.head_sha).await?;
     let pending = existing
         .as_ref()
-        .filter(|(_, r)| r.get("status").and_then(Value::as_str) != Some("completed"))
-        .map(|(id, _)| *id);
-    let before = existing.map(|(id, _)| id);
+        .filter(|(run, _)| run.status != "completed")
+        .map(|(run, _)| run.id);
+    let before = existing.map(|(run, _)| run.id);
     let id = match pending {
         Some(id) => {
             let path = format!("{}/check-runs/{id}", repo.path());
@@ -429,13 +419,9 @@ async fn create_check_run(
             .await
         {
             Ok(resp) => {
-                return resp.body.get("id").and_then(Value::as_u64).ok_or_else(|| {
-                    ApiError::Decode {
-                        method: Method::POST,
-                        path: path.clone(),
-                        reason: "created check run has no id".into(),
-                    }
-                })
+                let created: Created =
+                    decode_answer("created check run", Method::POST, &path, &resp.body)?;
+                return Ok(created.id);
             }
             Err(ApiError::Ambiguous { reason, .. }) => {
                 if let Some((id, _)) = find_check_run(client, repo, sha).await? {
@@ -462,7 +448,7 @@ pub async fn post_status(
     client: &GithubClient,
     repo: &Repo,
     sha: &str,
-    outcome: Outcome,
+    outcome: Gate,
     description: &str,
     target_url: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -533,11 +519,11 @@ mod tests {
 
     #[test]
     fn conclusions() {
-        assert_eq!(conclusion(Outcome::Pass, false), "success");
-        assert_eq!(conclusion(Outcome::Fail, false), "failure");
-        assert_eq!(conclusion(Outcome::CouldNotJudge, false), "neutral");
-        assert_eq!(conclusion(Outcome::CouldNotJudge, true), "failure");
-        assert_eq!(status_state(Outcome::CouldNotJudge), "error");
+        assert_eq!(conclusion(Gate::Passed, false), "success");
+        assert_eq!(conclusion(Gate::Failed, false), "failure");
+        assert_eq!(conclusion(Gate::CouldNotJudge, false), "neutral");
+        assert_eq!(conclusion(Gate::CouldNotJudge, true), "failure");
+        assert_eq!(status_state(Gate::CouldNotJudge), "error");
     }
 
     #[test]

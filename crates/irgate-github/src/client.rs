@@ -17,6 +17,8 @@ use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
 use serde_json::Value;
 
+use crate::payload::ErrorBody;
+
 /// How to authenticate against GitHub.
 #[derive(Clone)]
 pub enum Auth {
@@ -408,20 +410,31 @@ impl GithubClient {
 
 /// GitHub's `message` (plus validation `errors`) from an error body.
 fn github_message(text: &str) -> String {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => {
-            let mut msg = v
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("(no message)")
-                .to_string();
-            if let Some(errors) = v.get("errors") {
+    match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) => {
+            let mut msg = body.message.unwrap_or_else(|| "(no message)".to_string());
+            if let Some(errors) = body.errors {
                 msg.push_str(&format!(" {errors}"));
             }
             msg
         }
         Err(_) => text.chars().take(200).collect(),
     }
+}
+
+/// Decodes the answer `body` to `method path` as `T` (see [`crate::payload`]);
+/// a missing or mistyped field is an [`ApiError::Decode`] naming it.
+pub(crate) fn decode_answer<T: serde::de::DeserializeOwned>(
+    what: &str,
+    method: Method,
+    path: &str,
+    body: &Value,
+) -> Result<T, ApiError> {
+    crate::payload::decode(what, body).map_err(|e| ApiError::Decode {
+        method,
+        path: path.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// How long GitHub asks us to wait, when the answer is a rate limit: `429`, or

@@ -36,10 +36,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use http::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::check::Repo;
-use crate::client::{ApiError, GithubClient, Idempotency};
+use crate::client::{decode_answer, ApiError, GithubClient, Idempotency};
+use crate::payload::{Comment, Created};
 
 /// Hidden marker that starts every sticky comment body.
 pub const MARKER: &str = "<!-- irgate:sticky-comment -->";
@@ -185,27 +186,20 @@ async fn list_sticky(
             pr.number
         );
         let resp = client.get(&path).await?;
-        let items = resp.body.as_array().ok_or_else(|| ApiError::Decode {
-            method: Method::GET,
-            path: path.clone(),
-            reason: "expected a JSON array of comments".into(),
-        })?;
-        for c in items {
-            let login = c.pointer("/user/login").and_then(Value::as_str);
-            let is_bot = c.pointer("/user/type").and_then(Value::as_str) == Some("Bot");
-            let body = c.get("body").and_then(Value::as_str).unwrap_or("");
-            let id = c.get("id").and_then(Value::as_u64);
-            if let (Some(login), Some(id)) = (login, id) {
-                let ours = match bot_login {
-                    Some(bot) => login.eq_ignore_ascii_case(bot),
-                    None => is_bot,
-                };
-                if ours && body.starts_with(MARKER) {
-                    found.push(Existing {
-                        id,
-                        body: body.to_string(),
-                    });
-                }
+        let items: Vec<Comment> = decode_answer("comments", Method::GET, &path, &resp.body)?;
+        for c in &items {
+            // A comment whose author is gone (`user: null`) is nobody's.
+            let Some(user) = &c.user else { continue };
+            let ours = match bot_login {
+                Some(bot) => user.login.eq_ignore_ascii_case(bot),
+                None => user.kind == "Bot",
+            };
+            let body = c.body.as_deref().unwrap_or("");
+            if ours && body.starts_with(MARKER) {
+                found.push(Existing {
+                    id: c.id,
+                    body: body.to_string(),
+                });
             }
         }
         let has_next = resp
@@ -297,19 +291,14 @@ pub async fn upsert_sticky(
             )
             .await;
         let mine = match created {
-            Ok(resp) => resp.body.get("id").and_then(Value::as_u64),
+            Ok(resp) => {
+                decode_answer::<Created>("created comment", Method::POST, &path, &resp.body)?.id
+            }
             Err(ApiError::Ambiguous { reason, .. }) => {
                 tracing::warn!(%reason, "comment create may have landed; listing again");
                 continue;
             }
             Err(e) => return Err(e),
-        };
-        let Some(mine) = mine else {
-            return Err(ApiError::Decode {
-                method: Method::POST,
-                path,
-                reason: "created comment has no id".into(),
-            });
         };
         // Converge with any run that created at the same time.
         let now = list_sticky(client, pr, opts.bot_login.as_deref()).await?;

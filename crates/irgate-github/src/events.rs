@@ -10,8 +10,10 @@
 //! | `check_run` | `rerequested` | the stored verdict for that commit is published again |
 //! | `pull_request` | `opened`, `reopened`, `synchronize` | a queued "irgate" check (or pending status) |
 //!
-//! Everything else is ignored. Payloads are parsed as loose JSON rather than
-//! octocrab's typed webhook model, which drops `requested_action.identifier`.
+//! Everything else is ignored. Payloads are read with irgate's own small
+//! structs (the crate's `payload` module) rather than octocrab's typed
+//! webhook model, which drops `requested_action.identifier`; a missing field
+//! is an error naming it.
 
 use std::path::Path;
 
@@ -20,9 +22,13 @@ use serde_json::Value;
 use crate::accept::{
     self, find_command, AcceptConfig, AcceptOutcome, AcceptRequest, Command, Refusal, Trigger,
 };
+use crate::check::Repo;
 use crate::check::{self, find_check_run, ReportMode, ACCEPT_ACTION_ID, CHECK_NAME};
 use crate::client::{ApiError, Auth, ClientConfig, GithubClient};
 use crate::comment::PullRequest;
+use crate::payload::{
+    self, CheckRun, Comment, Envelope, Issue, PayloadError, PullRequestInfo, RepositoryRef,
+};
 use crate::report;
 use crate::results::ResultsSource;
 use crate::server::{Delivery, EventHandler};
@@ -102,17 +108,8 @@ pub struct GithubHandler {
     pub mode: ReportMode,
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
-}
-
-fn is_bot(user: &Value) -> bool {
-    user.get("type").and_then(Value::as_str) == Some("Bot")
-        || user
-            .get("login")
-            .and_then(Value::as_str)
-            .is_some_and(|l| l.ends_with("[bot]"))
-}
+/// Turns a payload decoding error into the delivery's error.
+type Bad<'a> = dyn Fn(PayloadError) -> EventError + Sync + 'a;
 
 impl GithubHandler {
     /// A handler with these credentials and settings.
@@ -125,11 +122,8 @@ impl GithubHandler {
         }
     }
 
-    fn client_for(&self, payload: &Value) -> Result<GithubClient, ApiError> {
-        let installation = payload
-            .pointer("/installation/id")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+    fn client_for(&self, envelope: &Envelope) -> Result<GithubClient, ApiError> {
+        let installation = envelope.installation.map_or(0, |i| i.id);
         let mut cache = match self.clients.lock() {
             Ok(c) => c,
             Err(p) => p.into_inner(),
@@ -172,15 +166,19 @@ impl GithubHandler {
             event: event.into(),
             reason: format!("not JSON: {e}"),
         })?;
-        let bad = |reason: &str| EventError::Payload {
+        let bad = |e: PayloadError| EventError::Payload {
             event: event.into(),
-            reason: reason.into(),
+            reason: e.message,
         };
-        let action = str_at(&payload, "/action").unwrap_or("");
+        if !matches!(event, "issue_comment" | "check_run" | "pull_request") {
+            return Ok(Handled::Ignored("event not handled"));
+        }
+        let envelope: Envelope = payload::decode(event, &payload).map_err(bad)?;
+        let action = envelope.action.as_deref().unwrap_or("");
         match event {
-            "issue_comment" => self.issue_comment(&payload, action, &bad).await,
-            "check_run" => self.check_run(&payload, action, &bad).await,
-            "pull_request" => self.pull_request(&payload, action, &bad).await,
+            "issue_comment" => self.issue_comment(&payload, &envelope, action, &bad).await,
+            "check_run" => self.check_run(&payload, &envelope, action, &bad).await,
+            "pull_request" => self.pull_request(&payload, &envelope, action, &bad).await,
             _ => Ok(Handled::Ignored("event not handled")),
         }
     }
@@ -188,48 +186,37 @@ impl GithubHandler {
     async fn issue_comment(
         &self,
         p: &Value,
+        envelope: &Envelope,
         action: &str,
-        bad: &(dyn Fn(&str) -> EventError + Sync),
+        bad: &Bad<'_>,
     ) -> Result<Handled, EventError> {
-        if p.pointer("/issue/pull_request").is_none() {
+        let issue: Issue = payload::decode_at("issue_comment", p, "issue").map_err(bad)?;
+        if issue.pull_request.is_none() {
             return Ok(Handled::Ignored("comment on an issue, not a pull request"));
         }
-        let user = p
-            .pointer("/comment/user")
-            .ok_or_else(|| bad("no comment.user"))?;
-        if is_bot(user) {
+        let comment: Comment = payload::decode_at("issue_comment", p, "comment").map_err(bad)?;
+        let user = comment
+            .user
+            .ok_or_else(|| bad(PayloadError::missing("issue_comment", "comment.user")))?;
+        if user.is_bot() {
             return Ok(Handled::Ignored("comment by a bot"));
         }
-        let body = str_at(p, "/comment/body").unwrap_or("");
-        let Some(command) = find_command(body) else {
+        let Some(command) = find_command(comment.body.as_deref().unwrap_or("")) else {
             return Ok(Handled::Ignored("no command"));
         };
-        let full =
-            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
-        let number = p
-            .pointer("/issue/number")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| bad("no issue.number"))?;
-        let pr = PullRequest::new(full, number).ok_or_else(|| bad("bad repository.full_name"))?;
-        let comment_id = p
-            .pointer("/comment/id")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| bad("no comment.id"))?;
-        let actor = user
-            .get("login")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no comment.user.login"))?
-            .to_string();
+        let pr = self.pull_request_of(p, issue.number, bad)?;
         let req = AcceptRequest {
             pr,
-            actor,
+            actor: user.login,
             reason: match command {
                 Command::Accept { reason } => Some(reason),
                 Command::AcceptWithoutReason => None,
             },
-            trigger: Trigger::Comment { comment_id },
+            trigger: Trigger::Comment {
+                comment_id: comment.id,
+            },
         };
-        let client = self.client_for(p)?;
+        let client = self.client_for(envelope)?;
         match action {
             "created" => Ok(Handled::Accept(
                 accept::accept(&client, &req, &self.accept).await?,
@@ -241,55 +228,73 @@ impl GithubHandler {
         }
     }
 
+    /// The delivery's repository.
+    fn repository_of(&self, p: &Value, bad: &Bad<'_>) -> Result<Repo, EventError> {
+        let repository: RepositoryRef =
+            payload::decode_at("delivery", p, "repository").map_err(bad)?;
+        Repo::parse(&repository.full_name).ok_or_else(|| bad(bad_full_name(&repository)))
+    }
+
+    /// Pull request `number` of the delivery's repository.
+    fn pull_request_of(
+        &self,
+        p: &Value,
+        number: u64,
+        bad: &Bad<'_>,
+    ) -> Result<PullRequest, EventError> {
+        Ok(PullRequest {
+            repo: self.repository_of(p, bad)?,
+            number,
+        })
+    }
+
     async fn check_run(
         &self,
         p: &Value,
+        envelope: &Envelope,
         action: &str,
-        bad: &(dyn Fn(&str) -> EventError + Sync),
+        bad: &Bad<'_>,
     ) -> Result<Handled, EventError> {
-        if str_at(p, "/check_run/name") != Some(CHECK_NAME) {
+        let run: CheckRun = payload::decode_at("check_run", p, "check_run").map_err(bad)?;
+        if run.name != CHECK_NAME {
             return Ok(Handled::Ignored("another check run"));
         }
-        let full =
-            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
-        let head_sha = str_at(p, "/check_run/head_sha")
-            .ok_or_else(|| bad("no check_run.head_sha"))?
-            .to_string();
-        let Some(number) = p
-            .pointer("/check_run/pull_requests/0/number")
-            .and_then(Value::as_u64)
-        else {
+        let repo = self.repository_of(p, bad)?;
+        let head_sha = run.head_sha;
+        let Some(number) = run.pull_requests.first().map(|pr| pr.number) else {
             return Ok(Handled::Ignored("check run belongs to no pull request"));
         };
-        let pr = PullRequest::new(full, number).ok_or_else(|| bad("bad repository.full_name"))?;
+        let pr = PullRequest { repo, number };
         match action {
             "requested_action" => {
                 // Read from the raw payload: octocrab's model drops it.
-                if str_at(p, "/requested_action/identifier") != Some(ACCEPT_ACTION_ID) {
+                let identifier = envelope
+                    .requested_action
+                    .as_ref()
+                    .map(|a| a.identifier.as_str());
+                if identifier != Some(ACCEPT_ACTION_ID) {
                     return Ok(Handled::Ignored("unknown requested action"));
                 }
-                let sender = p.get("sender").ok_or_else(|| bad("no sender"))?;
-                if is_bot(sender) {
+                let sender = envelope
+                    .sender
+                    .as_ref()
+                    .ok_or_else(|| bad(PayloadError::missing("check_run", "sender")))?;
+                if sender.is_bot() {
                     return Ok(Handled::Ignored("action requested by a bot"));
                 }
-                let actor = sender
-                    .get("login")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad("no sender.login"))?
-                    .to_string();
                 let req = AcceptRequest {
                     pr,
-                    actor,
+                    actor: sender.login.clone(),
                     reason: Some("accepted with the check run's Accept button".into()),
                     trigger: Trigger::Button { head_sha },
                 };
-                let client = self.client_for(p)?;
+                let client = self.client_for(envelope)?;
                 Ok(Handled::Accept(
                     accept::accept(&client, &req, &self.accept).await?,
                 ))
             }
             "rerequested" => {
-                let client = self.client_for(p)?;
+                let client = self.client_for(envelope)?;
                 let results = ResultsSource::CheckRun
                     .load(&client, &pr.repo, &head_sha)
                     .await?;
@@ -312,20 +317,18 @@ impl GithubHandler {
     async fn pull_request(
         &self,
         p: &Value,
+        envelope: &Envelope,
         action: &str,
-        bad: &(dyn Fn(&str) -> EventError + Sync),
+        bad: &Bad<'_>,
     ) -> Result<Handled, EventError> {
         if !matches!(action, "opened" | "reopened" | "synchronize") {
             return Ok(Handled::Ignored("pull_request action not handled"));
         }
-        let full =
-            str_at(p, "/repository/full_name").ok_or_else(|| bad("no repository.full_name"))?;
-        let sha = str_at(p, "/pull_request/head/sha")
-            .ok_or_else(|| bad("no pull_request.head.sha"))?
-            .to_string();
-        let repo =
-            crate::check::Repo::parse(full).ok_or_else(|| bad("bad repository.full_name"))?;
-        let client = self.client_for(p)?;
+        let repo = self.repository_of(p, bad)?;
+        let pull: PullRequestInfo =
+            payload::decode_at("pull_request", p, "pull_request").map_err(bad)?;
+        let sha = pull.head.sha;
+        let client = self.client_for(envelope)?;
         // Never cover a verdict already posted for this commit (e.g. by the
         // accept path, whose commit triggered this synchronize).
         if self.mode != ReportMode::Status {
@@ -365,5 +368,16 @@ impl EventHandler for GithubHandler {
         let handled = self.dispatch(&delivery.event, &delivery.body).await?;
         tracing::info!(delivery = %delivery.delivery_id, event = %delivery.event, ?handled, "delivery handled");
         Ok(())
+    }
+}
+
+/// The error for a `repository.full_name` that is not `owner/name`.
+fn bad_full_name(repository: &RepositoryRef) -> PayloadError {
+    PayloadError {
+        what: "delivery".into(),
+        message: format!(
+            "`repository.full_name` is `{}`, not `owner/name`",
+            repository.full_name
+        ),
     }
 }

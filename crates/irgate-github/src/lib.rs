@@ -8,14 +8,16 @@
 //! - [`accept`]: `/irgate accept <reason>` and the "Accept" button.
 //! - [`events`]: event handlers for the webhook service and Actions mode.
 //! - [`server`]: the webhook service (signature, replay cache, queue).
-//! - [`cli`]: the `irgate github` subcommands.
+//!
+//! The `irgate github` subcommands, the async runtime and the exit codes belong to
+//! the `irgate` binary (its `github` module); this crate only returns values and errors.
 
 pub mod accept;
 pub mod check;
-pub mod cli;
 pub mod client;
 pub mod comment;
 pub mod events;
+mod payload;
 pub mod report;
 pub mod results;
 pub mod server;

@@ -17,9 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
 use irgate_core::render::{markdown, MarkdownOptions};
+use irgate_core::source::definition_line;
 use irgate_core::{Comparison, Gate, Verdict};
 
-use crate::check::{self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo};
+use crate::check::{self, Annotation, CheckOptions, CheckReport, Published, Repo};
 use crate::client::{decode_contents, encode_path, encode_segment, ApiError, GithubClient};
 use crate::comment::{self, CommentOutcome, PullRequest, StickyOptions};
 
@@ -28,15 +29,6 @@ pub const RESULTS_MARKER: &str = "<!-- irgate:comparison -->";
 
 /// Largest comparison JSON embedded in a check run (the text limit is 65,535).
 pub const MAX_EMBEDDED_JSON: usize = 60_000;
-
-/// The gate outcome GitHub shows for a comparator gate.
-pub fn outcome(gate: Gate) -> Outcome {
-    match gate {
-        Gate::Passed => Outcome::Pass,
-        Gate::Failed => Outcome::Fail,
-        Gate::CouldNotJudge => Outcome::CouldNotJudge,
-    }
-}
 
 /// True when the comparison has anything worth a new comment: the gate did not
 /// pass, a benchmark moved, appeared or vanished, or the environment changed.
@@ -69,78 +61,6 @@ pub fn title(c: &Comparison) -> String {
                 .unwrap_or("no reason given")
         ),
     }
-}
-
-/// Finds the line that defines a benchmark in its bench file.
-///
-/// The function is the `fn <function>` marked `#[library_benchmark]` (any
-/// `fn <function>` when none is marked). With a case id, the line is that
-/// case's `#[bench::<id>(...)]` attribute *in the function's own attribute
-/// block* (several functions often share case names such as `none`), or the
-/// `#[benches::<name>(...)]` attribute that generates ids `<name>_0`,
-/// `<name>_1`, ...; otherwise it is the `fn` line. Returns 1 when nothing
-/// matches.
-pub fn definition_line(source: &str, function: &str, case: Option<&str>) -> u64 {
-    let lines: Vec<&str> = source.lines().collect();
-    let defines = |line: &str| {
-        let t = line.trim_start();
-        let t = t
-            .strip_prefix("pub(crate) ")
-            .or_else(|| t.strip_prefix("pub "))
-            .unwrap_or(t);
-        t.strip_prefix("fn ")
-            .and_then(|rest| rest.strip_prefix(function))
-            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
-    };
-    // The attribute block above line `i`: up to the previous item, i.e. the
-    // nearest line above at column 0 that is not an attribute, a comment or
-    // the closing of a multi-line attribute.
-    let block = |i: usize| {
-        let mut start = i;
-        while start > 0 {
-            let l = lines[start - 1];
-            let boundary = l.chars().next().is_some_and(|c| !c.is_whitespace())
-                && !["#", "//", ")", "]"].iter().any(|p| l.starts_with(p));
-            if boundary {
-                break;
-            }
-            start -= 1;
-        }
-        start..i
-    };
-    let candidates: Vec<usize> = (0..lines.len()).filter(|&i| defines(lines[i])).collect();
-    let Some(&fn_idx) = candidates
-        .iter()
-        .find(|&&i| {
-            block(i)
-                .map(|j| lines[j].trim_start())
-                .any(|l| l.starts_with("#[library_benchmark"))
-        })
-        .or(candidates.first())
-    else {
-        return 1;
-    };
-    let Some(case) = case else {
-        return fn_idx as u64 + 1;
-    };
-    let attr = |kind: &str, name: &str, line: &str| {
-        line.strip_prefix(&format!("#[{kind}::{name}"))
-            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with(']'))
-    };
-    let generated_from = case
-        .rsplit_once('_')
-        .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .map(|(name, _)| name);
-    let in_block: Vec<(usize, &str)> = block(fn_idx).map(|j| (j, lines[j].trim_start())).collect();
-    if let Some((j, _)) = in_block.iter().find(|(_, l)| attr("bench", case, l)) {
-        return *j as u64 + 1;
-    }
-    if let Some(name) = generated_from {
-        if let Some((j, _)) = in_block.iter().find(|(_, l)| attr("benches", name, l)) {
-            return *j as u64 + 1;
-        }
-    }
-    fn_idx as u64 + 1
 }
 
 /// A repository-relative path that cannot escape the checkout.
@@ -243,7 +163,7 @@ pub fn check_report(
 ) -> CheckReport {
     CheckReport {
         head_sha: head_sha.to_string(),
-        outcome: outcome(c.gate),
+        outcome: c.gate,
         title: title(c),
         summary: verdict_markdown(c, details_url),
         text: Some(embedded_results(c)),
@@ -357,52 +277,6 @@ pub async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_definition_lines() {
-        let src = "use x;\n\n#[library_benchmark]\n#[bench::small(1)]\n#[bench::large(2)]\nfn load(n: u8) {}\n\npub fn other<T>() {}\n";
-        assert_eq!(definition_line(src, "load", Some("large")), 5);
-        assert_eq!(definition_line(src, "load", None), 6);
-        assert_eq!(definition_line(src, "other", None), 8);
-        assert_eq!(definition_line(src, "lo", None), 1);
-        assert_eq!(definition_line(src, "missing", Some("x")), 1);
-        // An unknown case falls back to the function's line.
-        assert_eq!(definition_line(src, "load", Some("huge")), 6);
-    }
-
-    #[test]
-    fn case_names_shared_by_several_functions() {
-        let src = "\
-#[library_benchmark]
-#[bench::none(args = (1), setup = s)]
-#[bench::noop(
-    args = (2),
-    setup = s,
-)]
-fn output(n: u8) {}
-
-#[library_benchmark]
-#[bench::none(args = (1), setup = s)]
-#[bench::noop(
-    args = (2),
-    setup = s,
-)]
-fn input(n: u8) {}
-
-#[library_benchmark]
-#[benches::sizes(args = [1, 2, 3])]
-fn many(n: u8) {}
-
-mod helpers {
-    pub fn input() {}
-}
-";
-        assert_eq!(definition_line(src, "output", Some("none")), 2);
-        assert_eq!(definition_line(src, "input", Some("none")), 10);
-        assert_eq!(definition_line(src, "input", Some("noop")), 11);
-        assert_eq!(definition_line(src, "input", None), 15);
-        assert_eq!(definition_line(src, "many", Some("sizes_2")), 18);
-    }
 
     #[test]
     fn unsafe_paths_rejected() {

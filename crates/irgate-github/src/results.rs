@@ -11,8 +11,10 @@
 //!   are bounded and the JSON is parsed strictly by the comparator. Results
 //!   whose `head-sha` is not the pull request's head are refused as stale.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
+use irgate_core::comparison::ComparisonFileError;
 use irgate_core::Comparison;
 use serde_json::Value;
 
@@ -20,8 +22,8 @@ use crate::check::{find_check_run, Repo};
 use crate::client::{ApiError, GithubClient};
 use crate::report::extract_results;
 
-/// Largest `comparison.json` read from a results directory.
-pub const MAX_RESULTS_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest `head-sha` file read from a results directory.
+const MAX_HEAD_SHA_BYTES: u64 = 1024;
 
 /// A gate run's results and the commit they were measured on.
 #[derive(Debug, Clone)]
@@ -48,7 +50,11 @@ pub enum ResultsError {
     /// GitHub failed.
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// A results file is missing, too large or malformed.
+    /// The `comparison.json` of a results directory is missing, too large
+    /// ([`irgate_core::comparison::MAX_JSON_BYTES`]) or malformed.
+    #[error(transparent)]
+    Comparison(#[from] ComparisonFileError),
+    /// The `head-sha` file is missing, too large or not a commit sha.
     #[error("{path}: {reason}")]
     File {
         /// The file.
@@ -66,19 +72,21 @@ pub enum ResultsError {
     },
 }
 
-fn read_bounded(path: &PathBuf, max: u64) -> Result<String, ResultsError> {
+/// Reads at most `max` bytes of a small text file (more is refused unread).
+fn read_bounded(path: &Path, max: u64) -> Result<String, ResultsError> {
     let err = |reason: String| ResultsError::File {
-        path: path.clone(),
+        path: path.to_owned(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if meta.len() > max {
-        return Err(err(format!(
-            "{} bytes, more than the {max} allowed",
-            meta.len()
-        )));
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut text = String::new();
+    file.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| err(e.to_string()))?;
+    if text.len() as u64 > max {
+        return Err(err(format!("more than the {max} bytes allowed")));
     }
-    std::fs::read_to_string(path).map_err(|e| err(e.to_string()))
+    Ok(text)
 }
 
 impl ResultsSource {
@@ -93,19 +101,16 @@ impl ResultsSource {
         match self {
             ResultsSource::Dir(dir) => {
                 let sha_path = dir.join("head-sha");
-                let sha = read_bounded(&sha_path, 1024)?.trim().to_string();
+                let sha = read_bounded(&sha_path, MAX_HEAD_SHA_BYTES)?
+                    .trim()
+                    .to_string();
                 if sha.len() < 7 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
                     return Err(ResultsError::File {
                         path: sha_path,
                         reason: format!("`{sha}` is not a commit sha"),
                     });
                 }
-                let json_path = dir.join("comparison.json");
-                let text = read_bounded(&json_path, MAX_RESULTS_BYTES)?;
-                let comparison = Comparison::from_json(&text).map_err(|e| ResultsError::File {
-                    path: json_path,
-                    reason: e.to_string(),
-                })?;
+                let comparison = Comparison::load(&dir.join("comparison.json"))?;
                 Ok(Some(GateResults {
                     head_sha: sha,
                     comparison,

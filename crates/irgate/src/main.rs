@@ -3,6 +3,9 @@
 //! A thin layer over `irgate-core`: parse arguments, call the library, print, and map
 //! the outcome to the exit code scripts rely on: 0 passed, 1 failed, 2 could not judge.
 
+#[cfg(feature = "github")]
+mod github;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -197,7 +200,7 @@ enum Cmd {
     /// See docs/GITHUB.md for set-up, credentials and permissions.
     #[cfg(feature = "github")]
     #[command(subcommand)]
-    Github(irgate_github::cli::GithubCommand),
+    Github(github::GithubCommand),
 }
 
 const BENCH_AFTER_HELP: &str = "\
@@ -355,7 +358,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         #[cfg(feature = "github")]
-        Cmd::Github(cmd) => Ok(irgate_github::cli::run(cmd)),
+        Cmd::Github(cmd) => Ok(github::run(cmd)),
         Cmd::Bench { args } => match bench::run(&args.options()) {
             Ok(outcome) => {
                 for w in &outcome.warnings {

@@ -1,8 +1,6 @@
 //! Helpers shared by the webhook service tests: a recording handler, the real
 //! GitHub example payloads and signed requests.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

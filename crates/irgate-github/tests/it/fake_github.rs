@@ -1,4 +1,5 @@
-//! A fake GitHub REST API on 127.0.0.1 for the client tests.
+//! A fake GitHub REST API on 127.0.0.1 for the client tests (and the `irgate github`
+//! tests of the binary crate, which include this file).
 //!
 //! Every request is matched against `fixtures/openapi-subset.json` (GitHub's
 //! own description): method and path template, path-parameter types, known
@@ -8,8 +9,6 @@
 //! with 422, so a test that forgets to look still fails. Answers are built
 //! from the description's example responses, with the fields the client reads
 //! (ids, bodies, logins, shas) filled in from the fake's state.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -28,8 +27,10 @@ pub fn contract() -> Value {
 
 /// A real webhook payload from the fixtures.
 pub fn webhook(name: &str) -> Value {
+    // Through the bot crate's own directory, so that the path also holds when the
+    // binary crate's tests (`crates/irgate/tests/github.rs`) include this file.
     let path = format!(
-        "{}/tests/fixtures/webhooks/{name}.json",
+        "{}/../irgate-github/tests/fixtures/webhooks/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

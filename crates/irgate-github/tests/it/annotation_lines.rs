@@ -2,9 +2,7 @@
 //! repository (`crates/scarab-plugins/benches/ir.rs`), whose benchmarks are
 //! Gungraun `#[library_benchmark]` functions with `#[bench::<id>]` cases, many
 //! of them sharing case names (`none`, `lazy`, `lines_10`, ...).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use irgate_github::report::definition_line;
+use irgate_core::source::definition_line;
 
 fn ir_rs() -> String {
     let path = concat!(

@@ -1,4 +1,4 @@
-//! `irgate github ...`: the command-line face of this crate.
+//! `irgate github ...`: the command-line face of the GitHub bot (`irgate-github`).
 //!
 //! ```text
 //! irgate github post --repo OWNER/NAME --pr N --sha HEAD_SHA --comparison comparison.json
@@ -13,23 +13,24 @@
 //! server. Exit codes: `0` done, `2` could not do it (bad input, GitHub refused
 //! or kept failing); `post --exit-with-gate` returns the gate's 0/1/2 instead
 //! of 0 after posting.
+//!
+//! This module owns what a process needs and the library must not decide: the
+//! tokio runtime, the tracing subscriber and the exit codes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
-
-use crate::accept::AcceptConfig;
-use crate::check::{CheckOptions, ReportMode};
-use crate::client::{Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL};
-use crate::comment::{PullRequest, StickyOptions};
-use crate::events::{Credentials, GithubHandler};
-use crate::report::{self, PostOptions};
-use crate::results::ResultsSource;
-
-/// Largest comparison file `post` reads.
-const MAX_COMPARISON_BYTES: u64 = 16 * 1024 * 1024;
+use clap::{Args, Subcommand, ValueEnum};
+use irgate_core::Comparison;
+use irgate_github::accept::AcceptConfig;
+use irgate_github::check::{CheckOptions, ReportMode};
+use irgate_github::client::{Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL};
+use irgate_github::comment::{PullRequest, StickyOptions};
+use irgate_github::events::{Credentials, GithubHandler};
+use irgate_github::report::{self, PostOptions};
+use irgate_github::results::ResultsSource;
+use irgate_github::server::{self, ServerConfig};
 
 /// `irgate github` subcommands.
 #[derive(Debug, Subcommand)]
@@ -140,12 +141,33 @@ impl ConnectionArgs {
     }
 }
 
+/// Where the verdict goes, as given on the command line ([`ReportMode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Check run, falling back to a commit status when not allowed.
+    Auto,
+    /// Check run only.
+    Check,
+    /// Commit status only.
+    Status,
+}
+
+impl From<ModeArg> for ReportMode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Auto => ReportMode::Auto,
+            ModeArg::Check => ReportMode::Check,
+            ModeArg::Status => ReportMode::Status,
+        }
+    }
+}
+
 /// How the verdict is shown.
 #[derive(Debug, Clone, Args)]
 pub struct ShowArgs {
     /// Check run, commit status, or check run with status fallback.
-    #[arg(long, value_enum, default_value_t = ReportMode::Auto)]
-    pub mode: ReportMode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
+    pub mode: ModeArg,
     /// Make "could not judge" a failing check (`failure`) instead of `neutral`.
     #[arg(long)]
     pub fail_closed: bool,
@@ -181,7 +203,7 @@ impl ShowArgs {
                 in_process_lock: true,
             },
             check: CheckOptions {
-                mode: self.mode,
+                mode: self.mode.into(),
                 fail_closed: self.fail_closed,
                 accept_button: !self.no_accept_button,
             },
@@ -323,27 +345,12 @@ pub fn run(cmd: GithubCommand) -> u8 {
     }
 }
 
-/// Reads and strictly parses a comparison file of bounded size.
-fn read_comparison(path: &std::path::Path) -> Result<irgate_core::Comparison, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    if size > MAX_COMPARISON_BYTES {
-        return Err(format!(
-            "{}: {size} bytes, more than the {MAX_COMPARISON_BYTES} allowed",
-            path.display()
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    irgate_core::Comparison::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 async fn post(args: PostArgs) -> Result<u8, String> {
     let pr = PullRequest::new(&args.repo, args.pr)
         .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
     let comparison = match (&args.comparison, &args.could_not_judge) {
-        (Some(path), _) => read_comparison(path)?,
-        (None, Some(reason)) => irgate_core::Comparison::could_not_judge(reason.clone(), None),
+        (Some(path), _) => Comparison::load(path).map_err(|e| e.to_string())?,
+        (None, Some(reason)) => Comparison::could_not_judge(reason.clone(), None),
         (None, None) => return Err("give --comparison FILE or --could-not-judge REASON".into()),
     };
     let client = GithubClient::new(&args.connection.client_config()?).map_err(|e| e.to_string())?;
@@ -366,7 +373,7 @@ async fn post(args: PostArgs) -> Result<u8, String> {
         result.check, result.comment
     );
     Ok(if args.exit_with_gate {
-        report::outcome(comparison.gate).exit_code()
+        u8::try_from(comparison.exit_code()).unwrap_or(2)
     } else {
         0
     })
@@ -377,7 +384,7 @@ async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
     let handler = GithubHandler::new(
         Credentials::Fixed(config),
         accept_config(&args.accept, &args.show),
-        args.show.mode,
+        args.show.mode.into(),
     );
     let handled = args
         .connection
@@ -393,8 +400,7 @@ async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, String> {
-    let config =
-        crate::server::ServerConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let config = ServerConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     let base_url = config
         .github
         .api_url
@@ -442,9 +448,9 @@ async fn serve(args: ServeArgs) -> Result<u8, String> {
     let handler = Arc::new(GithubHandler::new(
         credentials,
         accept_config(&args.accept, &args.show),
-        args.show.mode,
+        args.show.mode.into(),
     ));
-    let report = crate::server::serve(config, handler)
+    let report = server::serve(config, handler)
         .await
         .map_err(|e| e.to_string())?;
     eprintln!("irgate github: service stopped: {report:?}");
@@ -484,7 +490,7 @@ mod tests {
             panic!("not post")
         };
         assert_eq!(p.pr, 7);
-        assert_eq!(p.show.mode, ReportMode::Status);
+        assert_eq!(p.show.mode, ModeArg::Status);
         assert!(p.show.only_when_changed);
     }
 

@@ -1,13 +1,9 @@
 //! The webhook service with the real GitHub handlers: signed deliveries over
 //! loopback HTTP reach the handlers, which talk to the fake GitHub.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod fake_github;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use fake_github::{webhook, FakeGithub};
+use crate::fake_github::{self, webhook, FakeGithub};
 use irgate_github::accept::AcceptConfig;
 use irgate_github::check::ReportMode;
 use irgate_github::client::{Auth, ClientConfig, RetryPolicy};

@@ -1,15 +1,12 @@
 //! Sticky comment, check run, status fallback and fault handling against a
 //! contract-checking fake GitHub on loopback.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod fake_github;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_github::{FakeGithub, Fault};
+use crate::fake_github::{self, FakeGithub, Fault};
+use irgate_core::Gate;
 use irgate_github::check::{
-    self, Annotation, CheckOptions, CheckReport, Outcome, Published, Repo, ReportMode,
+    self, Annotation, CheckOptions, CheckReport, Published, Repo, ReportMode,
 };
 use irgate_github::client::{ApiError, Auth, ClientConfig, GithubClient, RetryPolicy};
 use irgate_github::comment::{self, CommentOutcome, PullRequest, StickyOptions, MARKER};
@@ -45,7 +42,7 @@ fn repo() -> Repo {
     Repo::parse("Codertocat/Hello-World").unwrap()
 }
 
-fn report(outcome: Outcome, annotations: usize) -> CheckReport {
+fn report(outcome: Gate, annotations: usize) -> CheckReport {
     CheckReport {
         head_sha: SHA.into(),
         outcome,
@@ -232,9 +229,9 @@ async fn lost_create_answer_is_not_duplicated() {
 #[tokio::test]
 async fn check_states_for_each_outcome() {
     for (outcome, want, accept_button) in [
-        (Outcome::Pass, "success", false),
-        (Outcome::Fail, "failure", true),
-        (Outcome::CouldNotJudge, "neutral", false),
+        (Gate::Passed, "success", false),
+        (Gate::Failed, "failure", true),
+        (Gate::CouldNotJudge, "neutral", false),
     ] {
         let fake = FakeGithub::start().await;
         let c = client(&fake, fast_policy());
@@ -267,7 +264,7 @@ async fn fail_closed_makes_could_not_judge_fail() {
         fail_closed: true,
         ..CheckOptions::default()
     };
-    check::publish(&c, &repo(), &report(Outcome::CouldNotJudge, 0), &opts)
+    check::publish(&c, &repo(), &report(Gate::CouldNotJudge, 0), &opts)
         .await
         .unwrap();
     assert_eq!(
@@ -284,7 +281,7 @@ async fn second_publish_makes_a_new_run_without_repeating_annotations() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 2),
+        &report(Gate::Failed, 2),
         &CheckOptions::default(),
     )
     .await
@@ -292,7 +289,7 @@ async fn second_publish_makes_a_new_run_without_repeating_annotations() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 2),
+        &report(Gate::Failed, 2),
         &CheckOptions::default(),
     )
     .await
@@ -300,7 +297,7 @@ async fn second_publish_makes_a_new_run_without_repeating_annotations() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -325,7 +322,7 @@ async fn pending_run_is_completed_in_place() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 3),
+        &report(Gate::Failed, 3),
         &CheckOptions::default(),
     )
     .await
@@ -347,7 +344,7 @@ async fn lost_answers_never_duplicate_check_runs_or_annotations() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 120),
+        &report(Gate::Failed, 120),
         &CheckOptions::default(),
     )
     .await
@@ -367,7 +364,7 @@ async fn annotations_are_sent_fifty_at_a_time() {
     let published = check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 120),
+        &report(Gate::Failed, 120),
         &CheckOptions::default(),
     )
     .await
@@ -398,9 +395,9 @@ async fn annotations_are_sent_fifty_at_a_time() {
 #[tokio::test]
 async fn status_fallback_with_same_states() {
     for (outcome, want) in [
-        (Outcome::Pass, "success"),
-        (Outcome::Fail, "failure"),
-        (Outcome::CouldNotJudge, "error"),
+        (Gate::Passed, "success"),
+        (Gate::Failed, "failure"),
+        (Gate::CouldNotJudge, "error"),
     ] {
         let fake = FakeGithub::start().await;
         fake.st().deny_checks = true;
@@ -502,7 +499,7 @@ async fn fault_403_rate_limit_waits_for_reset() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -555,7 +552,7 @@ async fn timeout_is_retried_then_bounded() {
     let err = check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -580,7 +577,7 @@ async fn timeout_then_success() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -617,7 +614,7 @@ async fn huge_report_fits_github_limits() {
     comment::upsert_sticky(&c, &pr(), &md, true, &StickyOptions::default())
         .await
         .unwrap();
-    let mut r = report(Outcome::Fail, 0);
+    let mut r = report(Gate::Failed, 0);
     r.summary = md;
     check::publish(&c, &repo(), &r, &CheckOptions::default())
         .await
@@ -630,7 +627,7 @@ async fn huge_report_fits_github_limits() {
 #[tokio::test]
 async fn github_app_auth_mints_an_installation_token() {
     let fake = FakeGithub::start().await;
-    let key = include_str!("fixtures/test-app-key.pem");
+    let key = include_str!("../fixtures/test-app-key.pem");
     let c = GithubClient::new(&ClientConfig {
         base_url: fake.url.clone(),
         auth: Auth::App {
@@ -644,7 +641,7 @@ async fn github_app_auth_mints_an_installation_token() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -759,7 +756,7 @@ async fn a_workflow_job_named_irgate_is_not_taken_over() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Fail, 0),
+        &report(Gate::Failed, 0),
         &CheckOptions::default(),
     )
     .await
@@ -789,7 +786,7 @@ async fn fault_503_with_retry_after_waits_that_long() {
     check::publish(
         &c,
         &repo(),
-        &report(Outcome::Pass, 0),
+        &report(Gate::Passed, 0),
         &CheckOptions::default(),
     )
     .await

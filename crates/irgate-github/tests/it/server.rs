@@ -2,18 +2,14 @@
 //! GitHub's own example payloads: signatures, replays, size limit, unknown events,
 //! queueing and the health endpoint.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod server_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server_common::{config, fixture, request, secret, signed, Recorder};
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use irgate_github::server::{router, sign, verify_signature, Health, WebhookSecret, HEALTH_PATH};
-use server_common::{config, fixture, request, secret, signed, Recorder};
 use tower::ServiceExt;
 
 /// Sends one request through the router and returns status, headers and body.

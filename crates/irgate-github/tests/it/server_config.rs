@@ -1,8 +1,6 @@
 //! The webhook service's configuration: TOML file, environment overrides, defaults
 //! and errors that name the file and place.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;

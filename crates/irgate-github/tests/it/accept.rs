@@ -1,13 +1,9 @@
 //! Posting a real comparison, the accept command and the event handlers, with
 //! real webhook payloads against a contract-checking fake GitHub on loopback.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod fake_github;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fake_github::{webhook, FakeGithub};
+use crate::fake_github::{webhook, FakeGithub};
 use irgate_core::baseline::{plan_accept, AcceptOptions};
 use irgate_core::{
     BaselineSet, BenchId, BenchResult, Comparison, Environment, Gate, Metrics, Policy, Provenance,
@@ -277,7 +273,7 @@ async fn without_a_checkout_bench_files_are_read_from_the_commit() {
 #[tokio::test]
 async fn post_of_the_core_sample_fixture() {
     let fake = FakeGithub::start().await;
-    let text = include_str!("fixtures/comparison-sample.json");
+    let text = include_str!("../fixtures/comparison-sample.json");
     let c = Comparison::from_json(text).unwrap();
     let client = GithubClient::new(&client_config(&fake)).unwrap();
     let opts = PostOptions {
@@ -823,7 +819,7 @@ async fn app_mode_uses_the_installation_named_in_each_delivery() {
     let h = GithubHandler::new(
         Credentials::AppPerInstallation {
             app_id: 1,
-            private_key_pem: include_str!("fixtures/test-app-key.pem").into(),
+            private_key_pem: include_str!("../fixtures/test-app-key.pem").into(),
             base_url: fake.url.clone(),
             retry: retry(),
         },

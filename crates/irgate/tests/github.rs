@@ -1,28 +1,40 @@
 //! `irgate github ...` end to end: argument parsing, exit codes, and the
-//! requests made, against the fake GitHub on loopback.
+//! requests made, running the binary against the bot's fake GitHub on loopback.
+#![cfg(feature = "github")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The bot's contract-checking fake GitHub, shared with its own tests; this file
+// uses only part of it.
+#[allow(dead_code)]
+#[path = "../../irgate-github/tests/it/fake_github.rs"]
 mod fake_github;
 
-use clap::Parser;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
 use fake_github::{FakeGithub, Fault};
-use irgate_github::cli::{run, GithubCommand};
 use serde_json::json;
 
-#[derive(Debug, Parser)]
-struct Top {
-    #[command(subcommand)]
-    cmd: GithubCommand,
-}
+/// The variable `--token-env` names; set for the child process only (the fake
+/// accepts any token).
+const TOKEN_ENV: &str = "IRGATE_GITHUB_TEST_TOKEN";
 
-/// The token is read from the variable `--token-env` names. Setting one from a
-/// test would race with other threads reading the environment, so an always-set
-/// variable stands in: the fake accepts any token.
-const TOKEN_ENV: &str = "PATH";
+/// Variables the `irgate github` arguments fall back to, cleared so that the
+/// caller's environment cannot change a test.
+const ARG_VARIABLES: &[&str] = &[
+    "GITHUB_API_URL",
+    "GITHUB_APP_ID",
+    "GITHUB_APP_PRIVATE_KEY_PATH",
+    "GITHUB_APP_INSTALLATION_ID",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "IRGATE_BOT_LOGIN",
+    "IRGATE_BOT_CONFIG",
+];
 
 const SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 
-/// A fake on its own runtime, so that `run` can build and block on its own.
+/// A fake on its own runtime, serving while the test waits for the binary.
 fn fake() -> (tokio::runtime::Runtime, FakeGithub) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -33,14 +45,50 @@ fn fake() -> (tokio::runtime::Runtime, FakeGithub) {
     (rt, fake)
 }
 
-fn sample() -> String {
-    format!(
-        "{}/tests/fixtures/comparison-sample.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
+/// The bot's test fixtures.
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../irgate-github/tests/fixtures")
 }
 
-fn post_args(url: &str, token_env: &str, extra: &[&str]) -> GithubCommand {
+/// Runs `irgate <args...>` (the first argument is `github`).
+fn irgate(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irgate"));
+    for var in ARG_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .env(TOKEN_ENV, "test-token")
+        .env_remove("IRGATE_CLI_TEST_TOKEN_UNSET")
+        .output()
+        .unwrap()
+}
+
+/// The exit code of `irgate <args...>`, its output shown when it has none.
+fn run(args: &[&str]) -> i32 {
+    let out = irgate(args);
+    out.status.code().unwrap_or_else(|| {
+        panic!(
+            "irgate {args:?} ended by a signal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A usage error: clap's exit code 2 and its usage line.
+fn refused_usage(args: &[&str]) -> bool {
+    let out = irgate(args);
+    out.status.code() == Some(2) && String::from_utf8_lossy(&out.stderr).contains("Usage:")
+}
+
+fn sample() -> String {
+    fixtures()
+        .join("comparison-sample.json")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn post_args(url: &str, token_env: &str, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "github",
         "post",
@@ -62,13 +110,18 @@ fn post_args(url: &str, token_env: &str, extra: &[&str]) -> GithubCommand {
     let c = sample();
     args.extend(["--comparison", c.as_str()]);
     args.extend(extra);
-    Top::try_parse_from(args).unwrap().cmd
+    args.into_iter().map(String::from).collect()
+}
+
+/// Runs a `post_args` command.
+fn run_post(args: Vec<String>) -> i32 {
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
 fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
     let (_rt, fake) = fake();
-    assert_eq!(run(post_args(&fake.url, TOKEN_ENV, &[])), 0);
+    assert_eq!(run_post(post_args(&fake.url, TOKEN_ENV, &[])), 0);
     {
         let st = fake.st();
         assert_eq!(st.check_runs.len(), 1);
@@ -78,13 +131,13 @@ fn post_succeeds_with_exit_zero_and_exit_with_gate_gives_one() {
     }
     // Without the button (Actions-only mode).
     assert_eq!(
-        run(post_args(&fake.url, TOKEN_ENV, &["--no-accept-button"])),
+        run_post(post_args(&fake.url, TOKEN_ENV, &["--no-accept-button"])),
         0
     );
     assert_eq!(fake.st().check_runs[1].actions, json!([]));
     // The sample comparison's gate failed: 1 with --exit-with-gate.
     assert_eq!(
-        run(post_args(&fake.url, TOKEN_ENV, &["--exit-with-gate"])),
+        run_post(post_args(&fake.url, TOKEN_ENV, &["--exit-with-gate"])),
         1
     );
     assert_eq!(fake.st().comments.len(), 1, "still one sticky comment");
@@ -98,7 +151,7 @@ fn non_retryable_answer_exits_two() {
         "checks/list-for-ref",
         Fault::Status(401, vec![], json!({"message": "Bad credentials"})),
     );
-    assert_eq!(run(post_args(&fake.url, TOKEN_ENV, &[])), 2);
+    assert_eq!(run_post(post_args(&fake.url, TOKEN_ENV, &[])), 2);
     assert_eq!(fake.st().count("checks/list-for-ref"), 1, "not retried");
     assert!(fake.st().comments.is_empty());
 }
@@ -107,13 +160,13 @@ fn non_retryable_answer_exits_two() {
 fn missing_credentials_and_bad_input_exit_two() {
     let (_rt, fake) = fake();
     assert_eq!(
-        run(post_args(&fake.url, "IRGATE_CLI_TEST_TOKEN_UNSET", &[])),
+        run_post(post_args(&fake.url, "IRGATE_CLI_TEST_TOKEN_UNSET", &[])),
         2
     );
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("c.json");
     std::fs::write(&bad, "{\"schema_version\": 99}").unwrap();
-    let cmd = Top::try_parse_from([
+    let cmd = [
         "github",
         "post",
         "--repo",
@@ -128,35 +181,29 @@ fn missing_credentials_and_bad_input_exit_two() {
         &fake.url,
         "--token-env",
         TOKEN_ENV,
-    ])
-    .unwrap()
-    .cmd;
-    assert_eq!(run(cmd), 2);
+    ];
+    assert_eq!(run(&cmd), 2);
     assert!(fake.st().seen.is_empty(), "nothing posted for bad input");
 }
 
 #[test]
 fn handle_event_runs_the_handlers() {
     let (_rt, fake) = fake();
-    let event = format!(
-        "{}/tests/fixtures/webhooks/pull_request_opened.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let cmd = Top::try_parse_from([
+    let event = fixtures().join("webhooks/pull_request_opened.json");
+    let event = event.to_str().unwrap();
+    let cmd = [
         "github",
         "handle-event",
         "--event-name",
         "pull_request",
         "--event-path",
-        &event,
+        event,
         "--api-url",
         &fake.url,
         "--token-env",
         TOKEN_ENV,
-    ])
-    .unwrap()
-    .cmd;
-    assert_eq!(run(cmd), 0);
+    ];
+    assert_eq!(run(&cmd), 0);
     assert_eq!(fake.st().check_runs[0].status, "queued");
     fake.assert_contract();
 }
@@ -183,13 +230,17 @@ fn could_not_judge_without_a_comparison_posts_a_failing_check_when_fail_closed()
     // --comparison and --could-not-judge exclude each other; one is required.
     let mut both = base.to_vec();
     both.extend(["--comparison", "c.json"]);
-    assert!(Top::try_parse_from(both).is_err());
-    assert!(Top::try_parse_from(&base[..base.len() - 2]).is_err());
+    assert!(refused_usage(&both));
+    assert!(refused_usage(&base[..base.len() - 2]));
+    assert!(
+        fake.st().seen.is_empty(),
+        "nothing posted for a usage error"
+    );
 
-    assert_eq!(run(Top::try_parse_from(base).unwrap().cmd), 0);
+    assert_eq!(run(&base), 0);
     let mut closed = base.to_vec();
     closed.extend(["--fail-closed", "--exit-with-gate"]);
-    assert_eq!(run(Top::try_parse_from(closed).unwrap().cmd), 2);
+    assert_eq!(run(&closed), 2);
     let st = fake.st();
     let conclusions: Vec<_> = st
         .check_runs

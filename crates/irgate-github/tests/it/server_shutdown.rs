@@ -1,16 +1,12 @@
 //! The webhook service over real loopback TCP: graceful shutdown drains the queue,
 //! the grace period bounds it, and the body limit holds for chunked bodies.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod server_common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::server_common::{config, fixture, secret, Recorder};
 use irgate_github::server::{router, serve_with_shutdown, sign, ServerConfig, ShutdownReport};
-use server_common::{config, fixture, secret, Recorder};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

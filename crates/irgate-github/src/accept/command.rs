@@ -1,0 +1,114 @@
+//! Finding `/irgate accept <reason>` in a comment: on a line of its own,
+//! outside quoted text and code.
+
+/// The command word.
+pub const COMMAND: &str = "/irgate accept";
+
+/// A command found in a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/irgate accept <reason>`.
+    Accept {
+        /// The reason, trimmed.
+        reason: String,
+    },
+    /// `/irgate accept` with no reason.
+    AcceptWithoutReason,
+}
+
+/// Finds `/irgate accept` on a line of its own, outside quotes and code.
+pub fn find_command(body: &str) -> Option<Command> {
+    let mut fence: Option<&str> = None;
+    let mut in_quote = false;
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        if let Some(f) = fence {
+            if trimmed.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            fence = Some("```");
+            continue;
+        }
+        if trimmed.starts_with("~~~") {
+            fence = Some("~~~");
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() {
+            in_quote = false;
+            continue;
+        }
+        // A line right after a quote line is part of the quote (markdown's
+        // lazy continuation) until a blank line ends it.
+        if trimmed.starts_with('>') || in_quote {
+            in_quote = true;
+            continue;
+        }
+        if line.starts_with('\t') || indent >= 4 {
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix(COMMAND) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            continue;
+        }
+        let reason = rest.trim();
+        return Some(if reason.is_empty() {
+            Command::AcceptWithoutReason
+        } else {
+            Command::Accept {
+                reason: reason.chars().take(500).collect(),
+            }
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_parsing() {
+        assert_eq!(
+            find_command("/irgate accept faster parser is slower on tiny input"),
+            Some(Command::Accept {
+                reason: "faster parser is slower on tiny input".into()
+            })
+        );
+        assert_eq!(
+            find_command("LGTM\n\n  /irgate accept  ok  \n"),
+            Some(Command::Accept {
+                reason: "ok".into()
+            })
+        );
+        assert_eq!(
+            find_command("/irgate accept"),
+            Some(Command::AcceptWithoutReason)
+        );
+        assert_eq!(find_command("/irgate accepted"), None);
+        assert_eq!(find_command("> /irgate accept quoted"), None);
+        assert_eq!(find_command(" > /irgate accept quoted"), None);
+        assert_eq!(find_command("```\n/irgate accept code\n```"), None);
+        assert_eq!(find_command("~~~sh\n/irgate accept code\n~~~"), None);
+        assert_eq!(find_command("    /irgate accept indented"), None);
+        assert_eq!(find_command("please run `/irgate accept x`"), None);
+        assert_eq!(find_command("> you said\n/irgate accept lazy"), None);
+        assert_eq!(
+            find_command("> you said\n\n/irgate accept mine\r\n"),
+            Some(Command::Accept {
+                reason: "mine".into()
+            })
+        );
+        assert_eq!(
+            find_command("```\nx\n```\n/irgate accept after"),
+            Some(Command::Accept {
+                reason: "after".into()
+            })
+        );
+    }
+}
