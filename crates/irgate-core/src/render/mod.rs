@@ -27,8 +27,9 @@ pub fn json(c: &Comparison) -> String {
     c.to_json()
 }
 
-/// `1234567` → `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
+/// A count with thousands separators, `1234567` → `1,234,567`: how every rendering of
+/// irgate, and reports built on its results, print instruction counts.
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
