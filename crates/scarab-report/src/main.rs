@@ -1,15 +1,15 @@
-//! `bench-report`: the command-line front end of the `bench-report` crate, called by
-//! `ci/gate`, `ci/determinism` and `ci/report`.
+//! `scarab-report`: the command-line front end of the `scarab-report` crate, called by
+//! `ci/report`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bench_report::annotate::annotate;
-use bench_report::report::{diff_ir, render_report, render_table, ReportMeta, PROFILED};
-use bench_report::run::{read_ir, read_run, BenchName};
 use clap::{Parser, Subcommand};
+use scarab_report::annotate::annotate;
+use scarab_report::layout::{Layout, LayoutError};
+use scarab_report::report::{render_report, render_table, ReportMeta};
+use scarab_report::run::read_run;
 
 /// Read a scarab-plugins benchmark run and print or write a report.
 #[derive(Parser)]
@@ -26,13 +26,6 @@ enum Cmd {
         /// Run directory written by ci/bench.
         #[arg(long, default_value = "target/irgate/run")]
         run: PathBuf,
-    },
-    /// Require two runs to hold the same benchmarks with identical Ir (exit 1 if not).
-    SameIr {
-        /// First run directory.
-        first: PathBuf,
-        /// Second run directory.
-        second: PathBuf,
     },
     /// Write docs/PERFORMANCE_REPORT.md from a run with both suites.
     Report {
@@ -54,71 +47,25 @@ enum Cmd {
     },
 }
 
-/// Errors of the command line: each names the file involved.
+/// Errors of the command line: each names the file or benchmark involved.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error(transparent)]
-    Read(#[from] bench_report::run::ReadError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let err = |source| CliError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(text.as_bytes()).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    Read(#[from] scarab_report::run::ReadError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("cannot write the report: {0}")]
+    Write(#[from] irgate_core::BaselineError),
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let layout = Layout::builtin()?;
+    let suite = layout.suite_id()?;
     match cli.command {
         Cmd::Table { run } => {
-            let r = read_run(&run)?;
+            let r = read_run(&run, &suite)?;
             print!("{}", render_table(&r));
             Ok(ExitCode::SUCCESS)
-        }
-        Cmd::SameIr { first, second } => {
-            let a = read_ir(&first.join("gungraun"))?;
-            let b = read_ir(&second.join("gungraun"))?;
-            if a.is_empty() {
-                return Err(bench_report::run::ReadError::Empty { path: first }.into());
-            }
-            let d = diff_ir(&a, &b);
-            for (n, x, y) in &d.different {
-                println!("different: {n}: {x} then {y} Ir");
-            }
-            for n in &d.only_first {
-                println!("missing from the second run: {n}");
-            }
-            for n in &d.only_second {
-                println!("missing from the first run: {n}");
-            }
-            if d.identical() {
-                println!(
-                    "identical: {} benchmarks have the same Ir in both runs",
-                    d.equal
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!(
-                    "NOT identical: {} equal, {} different, {} missing",
-                    d.equal,
-                    d.different.len(),
-                    d.only_first.len() + d.only_second.len()
-                );
-                Ok(ExitCode::from(1))
-            }
         }
         Cmd::Report {
             run,
@@ -127,17 +74,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             commit,
             date,
         } => {
-            let r = read_run(&run)?;
+            let r = read_run(&run, &suite)?;
+            layout.check(&r)?;
             let mut profiles = BTreeMap::new();
-            for n in PROFILED {
-                let Some(name) = BenchName::parse(n) else {
-                    continue;
-                };
-                let p = match r.ir.get(&name).and_then(|x| x.callgrind_out.as_ref()) {
+            for n in layout.bottlenecks.profiled() {
+                let id = layout.id(n)?;
+                let p = match r.ir.get(&id).and_then(|x| x.callgrind_out.as_ref()) {
                     Some(file) => annotate(file).map_err(|e| e.to_string()),
-                    None => Err("not in this run".to_owned()),
+                    None => Err("no Callgrind profile beside its summary".to_owned()),
                 };
-                profiles.insert(name, p);
+                profiles.insert(id, p);
             }
             let cores = std::thread::available_parallelism().map_or(0, usize::from);
             let meta = ReportMeta {
@@ -146,8 +92,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 date: date.as_deref(),
                 machine: vec![("cores".to_owned(), cores.to_string())],
             };
-            let text = render_report(&r, &profiles, &meta);
-            write_atomic(&out, &text)?;
+            let text = render_report(&r, &layout, &profiles, &meta)?;
+            irgate_core::baseline::write_atomic(&out, text.as_bytes())?;
             println!(
                 "wrote {} ({} benchmarks with Ir, {} with wall time)",
                 out.display(),
@@ -163,7 +109,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bench-report: {e}");
+            eprintln!("scarab-report: {e}");
             ExitCode::from(2)
         }
     }
