@@ -6,8 +6,6 @@
 //! a renamed or missing benchmark stops the report with its name instead of leaving a
 //! hole in the document.
 
-use std::collections::BTreeMap;
-
 use irgate_core::{BenchId, SuiteId};
 use serde::Deserialize;
 
@@ -403,7 +401,10 @@ impl Layout {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(LayoutError::Missing { names: missing, suite })
+            Err(LayoutError::Missing {
+                names: missing,
+                suite,
+            })
         }
     }
 }
@@ -429,11 +430,6 @@ pub fn bench_id(suite: &SuiteId, name: &str) -> Result<BenchId, String> {
         parts.next().map(str::to_owned),
     )
     .map_err(|e| e.to_string())
-}
-
-/// Groups by name, for look-ups.
-pub fn groups_by_name(layout: &Layout) -> BTreeMap<&str, &Group> {
-    layout.groups.iter().map(|g| (g.name.as_str(), g)).collect()
 }
 
 #[cfg(test)]

@@ -227,13 +227,9 @@ pub fn read_ir(dir: &Path) -> Result<BTreeMap<BenchId, IrResult>, ReadError> {
     let results = irgate_core::read_results(&[dir.to_owned()], &ReadOptions::default())?;
     let mut out = BTreeMap::new();
     for r in results {
-        let ir = r
-            .result
-            .metrics
-            .ir()
-            .ok_or_else(|| ReadError::NoIr {
-                path: r.file.clone(),
-            })?;
+        let ir = r.result.metrics.ir().ok_or_else(|| ReadError::NoIr {
+            path: r.file.clone(),
+        })?;
         let callgrind_out = profile_beside(&r.file);
         out.insert(
             r.id,
@@ -445,10 +441,7 @@ mod tests {
         std::fs::write(&bad, "{\n  \"version\": }").unwrap();
         let err = read_ir(&bad).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.starts_with(&format!("{}:2:", bad.display())),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("{}:2:", bad.display())), "{msg}");
     }
 
     #[test]
@@ -498,7 +491,9 @@ mod tests {
         let err = read_run(dir.path(), &suite()).unwrap_err();
         assert!(matches!(err, ReadError::Empty { .. }), "{err}");
 
-        let s = dir.path().join("gungraun/scarab-plugins/ir/dispatch/output.noop");
+        let s = dir
+            .path()
+            .join("gungraun/scarab-plugins/ir/dispatch/output.noop");
         std::fs::create_dir_all(&s).unwrap();
         std::fs::write(s.join("summary.json"), SUMMARY).unwrap();
         std::fs::write(s.join("callgrind.output.noop.out"), "").unwrap();
