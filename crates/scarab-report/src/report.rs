@@ -100,7 +100,7 @@ impl View<'_> {
 }
 
 /// The run as a plain-text table: one line per benchmark with Ir (and wall time
-/// where measured). Used by `ci/gate` until the comparator runs there.
+/// where measured): what `scarab-report table` prints.
 pub fn render_table(run: &Run) -> String {
     let mut names: Vec<&BenchId> = run.ir.keys().chain(run.wall.keys()).collect();
     names.sort();
