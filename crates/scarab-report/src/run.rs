@@ -13,6 +13,10 @@
 //!       benchmark.json                                names (ci/bench --wall)
 //!       estimates.json                                mean/median in ns
 //! ```
+//!
+//! The summaries and the fingerprint are irgate's formats and are read with
+//! `irgate-core` ([`irgate_core::read_results`], [`irgate_core::env::load`]); the
+//! criterion estimates and `run.toml` are read here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
