@@ -12,8 +12,10 @@ use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
 use irgate_core::render::{markdown, terminal, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare, BenchResult, Environment, Metrics, Policy, Run};
 
-const N: usize = 10_000;
-const SUITES: usize = 10;
+#[path = "../examples/summaries_10k/tree.rs"]
+mod tree;
+
+use tree::{N, SUITES};
 
 fn synthetic() -> (Run, BaselineSet) {
     let mut run = Run {
@@ -24,7 +26,7 @@ fn synthetic() -> (Run, BaselineSet) {
     for s in 0..SUITES {
         let mut benchmarks = BTreeMap::new();
         for i in 0..N / SUITES {
-            let ir = 10_000 + (i as u64 * 7919) % 1_000_000;
+            let ir = tree::ir(i);
             let mut m = Metrics::default();
             m.insert("Ir", ir);
             benchmarks.insert(format!("group_{}/function_{i}/case", i % 17), m);
@@ -78,36 +80,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("render_json_10k", |b| b.iter(|| black_box(&cmp).to_json()));
 }
 
-/// The real `compute/scaled` summary, renamed and rescaled into `N` benchmarks: written
-/// as a directory tree and as one stream, plus baselines accepted from them.
+/// The 10,000-summary fixture, written as a directory tree and as one stream, plus
+/// baselines accepted from them.
 fn write_pipeline_inputs(dir: &std::path::Path) {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/v7/irgate-fixture-bench/fixture/compute/scaled/summary.json"
-    ))
-    .unwrap();
-    let template: serde_json::Value = serde_json::from_str(&template).unwrap();
-    let mut stream = String::new();
-    for s in 0..SUITES {
-        for i in 0..N / SUITES {
-            let (g, f) = (format!("group_{}", i % 17), format!("function_{i}"));
-            let mut v = template.clone();
-            v["module_path"] = format!("suite_{s}::{g}::{f}").into();
-            v["function_name"] = f.clone().into();
-            v["group"] = g.clone().into();
-            v["id"] = "case".into();
-            v["output_dir"] =
-                format!("/home/runner/work/x/target/gungraun/pkg/suite_{s}/{g}/{f}.case").into();
-            let ir = 10_000 + (i as u64 * 7919) % 1_000_000;
-            v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"] = ir.into();
-            let text = serde_json::to_string(&v).unwrap();
-            let d = dir.join(format!("dirs/pkg/suite_{s}/{g}/{f}.case"));
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("summary.json"), &text).unwrap();
-            stream.push_str(&text);
-            stream.push('\n');
-        }
-    }
+    let stream = tree::write_tree(&dir.join("dirs")).unwrap();
     std::fs::write(dir.join("stream.jsonl"), stream).unwrap();
     let run = irgate_core::read_paths(
         &[dir.join("dirs")],

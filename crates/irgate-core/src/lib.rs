@@ -29,5 +29,5 @@ pub use comparison::{
 };
 pub use model::{BenchId, BenchResult, EnvChange, Environment, Metrics, Run, SuiteId};
 pub use policy::{Action, Policy, PolicyError};
-pub use read::{read_paths, ReadError, ReadOptions};
+pub use read::{read_paths, read_results, ReadError, ReadOptions, ReadResult};
 pub use scope::Scope;

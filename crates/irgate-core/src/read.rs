@@ -109,6 +109,50 @@ pub struct ReadOptions {
     pub repo_root: Option<PathBuf>,
 }
 
+/// One benchmark result as read, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadResult {
+    /// The benchmark.
+    pub id: BenchId,
+    /// Its metrics and source file.
+    pub result: BenchResult,
+    /// The file it was read from (a `summary.json`, or the stream that held it).
+    pub file: PathBuf,
+    /// How long the benchmark took to run, in nanoseconds (`duration_ns`; Gungraun v7
+    /// summaries carry it, v6 ones do not).
+    pub duration_ns: Option<u64>,
+    /// When the benchmark started, as the summary gives it (`started_at`, RFC 3339;
+    /// Gungraun v7 summaries carry it, v6 ones do not).
+    pub started_at: Option<String>,
+}
+
+/// Reads results from files and directories (directories are searched for
+/// `summary.json`), sorted by id. Fails on an empty run, any unreadable summary and
+/// duplicate ids.
+pub fn read_results(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<Vec<ReadResult>, ReadError> {
+    let parsed = find_and_read(paths, options)?;
+    let mut all: Vec<ReadResult> = Vec::new();
+    for result in parsed {
+        all.extend(result?);
+    }
+    if all.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    // Stable: of two equal ids, the one from the earlier file comes first.
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(pair) = all.windows(2).find(|w| w[0].id == w[1].id) {
+        return Err(ReadError::Duplicate {
+            id: pair[0].id.to_string(),
+            first: Box::new(pair[0].file.clone()),
+            second: Box::new(pair[1].file.clone()),
+        });
+    }
+    Ok(all)
+}
+
 /// Reads and merges results from files and directories into a [`Run`] with the given
 /// environment. Fails on an empty run, any unreadable summary and duplicate ids.
 pub fn read_paths(
@@ -116,31 +160,21 @@ pub fn read_paths(
     environment: Environment,
     options: &ReadOptions,
 ) -> Result<Run, ReadError> {
-    let (files, parsed) = find_and_read(paths, options)?;
-    let mut all: Vec<(BenchId, BenchResult, usize)> = Vec::new();
-    for (i, result) in parsed.into_iter().enumerate() {
-        all.extend(result?.into_iter().map(|(id, bench)| (id, bench, i)));
-    }
-    if all.is_empty() {
-        return Err(ReadError::Empty);
-    }
-    // Stable: of two equal ids, the one from the earlier file comes first.
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(pair) = all.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(ReadError::Duplicate {
-            id: pair[0].0.to_string(),
-            first: Box::new(files[pair[0].2].clone()),
-            second: Box::new(files[pair[1].2].clone()),
-        });
-    }
+    let all = read_results(paths, options)?;
     Ok(Run {
         environment,
         // Built from sorted, distinct keys in one pass.
-        benchmarks: all.into_iter().map(|(id, bench, _)| (id, bench)).collect(),
+        benchmarks: all.into_iter().map(|r| (r.id, r.result)).collect(),
     })
 }
 
-type FileResult = Result<Vec<(BenchId, BenchResult)>, ReadError>;
+/// The results of one file, in file order.
+type FileResult = Result<Vec<ReadResult>, ReadError>;
+
+/// Drops what only [`read_results`] reports.
+fn pairs(results: Vec<ReadResult>) -> Vec<(BenchId, BenchResult)> {
+    results.into_iter().map(|r| (r.id, r.result)).collect()
+}
 
 /// Summaries handed to a reader thread at a time.
 const BATCH: usize = 32;
@@ -240,10 +274,7 @@ fn read_batches(queue: &Queue, options: &ReadOptions) -> Vec<(usize, FileResult)
 /// Finds the files to read (directories are searched for `summary.json`) and reads
 /// them, in the order found. Reading starts on a few threads while the search goes on:
 /// summaries are many and small, and the search is mostly waiting for the file system.
-fn find_and_read(
-    paths: &[PathBuf],
-    options: &ReadOptions,
-) -> Result<(Vec<PathBuf>, Vec<FileResult>), ReadError> {
+fn find_and_read(paths: &[PathBuf], options: &ReadOptions) -> Result<Vec<FileResult>, ReadError> {
     let queue: Queue = std::sync::Mutex::new(None);
     std::thread::scope(|scope| {
         let mut tx = Sender {
@@ -297,7 +328,7 @@ fn find_and_read(
                 })
             })
             .collect();
-        Ok((files, parsed))
+        Ok(parsed)
     })
 }
 
@@ -382,7 +413,7 @@ pub fn read_file(
     path: &Path,
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
-    read_file_into(path, options, &mut SourceCache::new(), &mut Vec::new())
+    read_file_into(path, options, &mut SourceCache::new(), &mut Vec::new()).map(pairs)
 }
 
 /// Source-file lookups already made: `(project_root, benchmark_file)` → result.
@@ -426,7 +457,7 @@ fn read_file_into(
     options: &ReadOptions,
     cache: &mut SourceCache,
     buf: &mut Vec<u8>,
-) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+) -> FileResult {
     let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
@@ -479,7 +510,7 @@ pub fn parse_bytes(
     bytes: &[u8],
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
-    parse_bytes_with(path, bytes, options, &mut SourceCache::new())
+    parse_bytes_with(path, bytes, options, &mut SourceCache::new()).map(pairs)
 }
 
 /// Streams at least this large are parsed in parts on several threads.
@@ -490,7 +521,7 @@ fn parse_bytes_with(
     bytes: &[u8],
     options: &ReadOptions,
     cache: &mut SourceCache,
-) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+) -> FileResult {
     if bytes.len() >= PARALLEL_STREAM_BYTES {
         if let Some(out) = parse_stream_parallel(path, bytes, options) {
             return Ok(out);
@@ -528,7 +559,7 @@ fn parse_stream_parallel(
     path: &Path,
     bytes: &[u8],
     options: &ReadOptions,
-) -> Option<Vec<(BenchId, BenchResult)>> {
+) -> Option<Vec<ReadResult>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8);
@@ -566,7 +597,7 @@ fn parse_sequential(
     bytes: &[u8],
     options: &ReadOptions,
     cache: &mut SourceCache,
-) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
+) -> FileResult {
     let mut out = Vec::new();
     let stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Summary<'_>>();
     for summary in stream {
@@ -614,6 +645,11 @@ struct Summary<'a> {
     summary_output: Option<SummaryOutput<'a>>,
     #[serde(borrow)]
     profiles: Option<Vec<Profile<'a>>>,
+    /// v7: how long the benchmark ran. Kept as any JSON value, so that a value of
+    /// another shape is ignored, not an error.
+    duration_ns: Option<Value>,
+    /// v7: when the benchmark started (RFC 3339); like `duration_ns`, any shape.
+    started_at: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -709,27 +745,12 @@ struct MetricV6 {
     metrics: Option<Value>,
 }
 
-/// Parses one summary object given as a JSON value (v6 or v7); `path` names it in errors.
-pub fn parse_summary(
-    path: &Path,
-    v: &Value,
-    options: &ReadOptions,
-) -> Result<(BenchId, BenchResult), ReadError> {
-    let summary = Summary::deserialize(v).map_err(|e| ReadError::Json {
-        path: path.to_owned(),
-        line: 1,
-        column: 1,
-        message: e.to_string().into(),
-    })?;
-    convert(path, &summary, options, &mut SourceCache::new())
-}
-
 fn convert(
     path: &Path,
     s: &Summary<'_>,
     options: &ReadOptions,
     cache: &mut SourceCache,
-) -> Result<(BenchId, BenchResult), ReadError> {
+) -> Result<ReadResult, ReadError> {
     let module_path = s.module_path.as_deref().unwrap_or("?");
     let shape = |message: String| ReadError::Shape {
         path: path.to_owned(),
@@ -767,13 +788,19 @@ fn convert(
         }
         None => None,
     };
-    Ok((
+    Ok(ReadResult {
         id,
-        BenchResult {
+        result: BenchResult {
             metrics,
             source_file,
         },
-    ))
+        file: path.to_owned(),
+        duration_ns: s.duration_ns.as_ref().and_then(Value::as_u64),
+        started_at: match &s.started_at {
+            Some(Value::String(t)) => Some(t.clone()),
+            _ => None,
+        },
+    })
 }
 
 enum IdProblem {
@@ -1088,8 +1115,9 @@ mod tests {
             );
             let path = Path::new("s.jsonl");
             let all = parse_bytes(path, text.as_bytes(), &opts).unwrap();
-            let one_pass =
-                parse_sequential(path, text.as_bytes(), &opts, &mut SourceCache::new()).unwrap();
+            let one_pass = pairs(
+                parse_sequential(path, text.as_bytes(), &opts, &mut SourceCache::new()).unwrap(),
+            );
             assert_eq!(all.len(), 1_000);
             assert_eq!(ids(&all), ids(&one_pass));
             assert_eq!(

@@ -495,3 +495,74 @@ fn a_large_stream_reads_completely_and_reports_the_real_line() {
     let e = read_paths(&[bad], Environment::default(), &opts()).unwrap_err();
     assert!(e.to_string().contains("bad.jsonl:1991:"), "{e}");
 }
+
+#[test]
+fn read_results_name_the_file_and_carry_the_run_time_and_start() {
+    let dir = fixtures().join("v7/irgate-fixture-bench/fixture/compute/scaled");
+    let results = irgate_core::read_results(&[fixtures().join("v7")], &opts()).unwrap();
+    let ids: Vec<String> = results.iter().map(|r| r.id.to_string()).collect();
+    let run = read_paths(&[fixtures().join("v7")], Environment::default(), &opts()).unwrap();
+    let want: Vec<String> = run.benchmarks.keys().map(ToString::to_string).collect();
+    assert_eq!(ids, want, "sorted by id, as read_paths");
+    let scaled = results
+        .iter()
+        .find(|r| r.id.to_string() == "irgate-fixture-bench/fixture/compute/scaled")
+        .unwrap();
+    assert_eq!(scaled.file, dir.join("summary.json"));
+    assert_eq!(scaled.duration_ns, Some(200_785_378));
+    assert_eq!(
+        scaled.started_at.as_deref(),
+        Some("2026-11-27T21:07:44.18248359Z")
+    );
+    for r in &results {
+        assert_eq!(r.result, run.benchmarks[&r.id], "{}", r.id);
+        assert!(r.file.ends_with("summary.json"), "{:?}", r.file);
+        assert!(
+            r.duration_ns.is_some() && r.started_at.is_some(),
+            "{}",
+            r.id
+        );
+    }
+    // A stream: every result names the stream.
+    let stream = fixtures().join("stream-v7.jsonl");
+    let results = irgate_core::read_results(std::slice::from_ref(&stream), &opts()).unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(|r| r.file == stream));
+    // v6 carries neither.
+    let results = irgate_core::read_results(&[fixtures().join("v6")], &opts()).unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].duration_ns, None);
+    assert_eq!(results[0].started_at, None);
+}
+
+#[test]
+fn read_results_reject_duplicates_and_nothing_as_read_paths_does() {
+    let e = irgate_core::read_results(
+        &[fixtures().join("v7"), fixtures().join("stream-v7.jsonl")],
+        &opts(),
+    )
+    .unwrap_err();
+    let ReadError::Duplicate { first, second, .. } = &e else {
+        panic!("{e}");
+    };
+    assert!(first.starts_with(fixtures().join("v7")), "{first:?}");
+    assert_eq!(**second, fixtures().join("stream-v7.jsonl"));
+    let e = irgate_core::read_results(&[], &opts()).unwrap_err();
+    assert!(matches!(e, ReadError::Empty), "{e}");
+}
+
+#[test]
+fn a_run_time_or_start_of_another_shape_is_ignored() {
+    let text = v7_scaled()
+        .replace("\"duration_ns\":200785378", "\"duration_ns\":\"soon\"")
+        .replace(
+            "\"started_at\":\"2026-11-27T21:07:44.18248359Z\"",
+            "\"started_at\":12",
+        );
+    assert!(!text.contains("200785378"), "the fixture changed");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "summary.json", &text);
+    let results = irgate_core::read_results(&[dir.path().to_owned()], &opts()).unwrap();
+    assert_eq!(results[0].duration_ns, None);
+    assert_eq!(results[0].started_at, None);
+}

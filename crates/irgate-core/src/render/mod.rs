@@ -55,7 +55,8 @@ pub fn render(c: &Comparison, format: Format, terminal_options: &TerminalOptions
     }
 }
 
-/// `1234567` → `1,234,567`.
+/// A count with thousands separators, `1234567` → `1,234,567`: how every rendering of
+/// irgate, and reports built on its results, print instruction counts.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);

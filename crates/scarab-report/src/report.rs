@@ -1,56 +1,25 @@
 //! Rendering: the terminal table of a run, and `docs/PERFORMANCE_REPORT.md`.
 //!
 //! Every statement the report makes is computed from the run it is given: a claim
-//! such as "linear" or "N× faster" appears only when the numbers support it, and a
-//! number that is missing from the run is shown as "not measured".
+//! such as "linear" or "N× faster" appears only when the numbers support it. Which
+//! benchmarks each section speaks of comes from [`Layout`] (`report.toml`), and a
+//! benchmark it names that is missing from the run stops the report with its name
+//! ([`Layout::check`]); wall-clock numbers of a run without the wall-clock suite
+//! are shown as "no wall-clock run".
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use irgate_core::render::thousands;
+use irgate_core::BenchId;
+
 use crate::annotate::{FunctionCost, Profile};
 use crate::fit::{linear_fit, LinearFit};
-use crate::run::{BenchName, IrResult, Run, WallResult};
-
-/// The groups of the suite, in report order.
-pub const GROUPS: [&str; 8] = [
-    "loading",
-    "dispatch",
-    "chaining",
-    "vm",
-    "throughput",
-    "cache",
-    "realistic",
-    "peers",
-];
-
-/// Benchmarks whose Callgrind profiles the bottleneck section reads.
-pub const PROFILED: [&str; 6] = [
-    "dispatch/output/noop",
-    "dispatch/output/processing",
-    "chaining/processing/plugins_20",
-    "loading/fsx/complex",
-    "loading/fzb/complex",
-    "vm/create/cold",
-];
-
-/// Plugin counts of the chaining group.
-const CHAIN_SIZES: [u32; 5] = [1, 2, 5, 10, 20];
+use crate::layout::{bench_id, in_function, Group, Layout, LayoutError};
+use crate::run::{Run, WallResult};
 
 /// R² from which the report calls a fit linear.
 const LINEAR_R2: f64 = 0.999;
-
-/// Thousands separators: `1234567` → `1,234,567`.
-pub fn fmt_count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// A duration in nanoseconds with a readable unit.
 pub fn fmt_ns(ns: f64) -> String {
@@ -69,9 +38,9 @@ pub fn fmt_ns(ns: f64) -> String {
 fn fmt_signed(x: f64) -> String {
     let r = x.round();
     if r < 0.0 {
-        format!("−{}", fmt_count((-r) as u64))
+        format!("−{}", thousands((-r) as u64))
     } else {
-        fmt_count(r as u64)
+        thousands(r as u64)
     }
 }
 
@@ -87,44 +56,58 @@ fn fmt_pct(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
-fn name(s: &str) -> BenchName {
-    BenchName::parse(s).unwrap_or_else(|| BenchName::new(s, "", ""))
-}
-
-/// Look-ups into a run by `group/function/id`.
+/// Look-ups into a run by `group/function/id` in the layout's suite.
 struct View<'a> {
     run: &'a Run,
+    layout: &'a Layout,
 }
 
 impl View<'_> {
+    fn id(&self, n: &str) -> Option<BenchId> {
+        let suite = self.layout.suite_id().ok()?;
+        bench_id(&suite, n).ok()
+    }
+
     fn ir(&self, n: &str) -> Option<u64> {
-        self.run.ir.get(&name(n)).map(|r| r.ir)
+        self.id(n).and_then(|id| self.run.ir.get(&id)).map(|r| r.ir)
     }
 
     fn wall(&self, n: &str) -> Option<f64> {
-        self.run.wall.get(&name(n)).map(|w| w.median_ns)
+        self.id(n)
+            .and_then(|id| self.run.wall.get(&id))
+            .map(|w| w.median_ns)
+    }
+
+    /// What a wall-clock cell says when there is no number: the suite did not run,
+    /// or this benchmark is not in it.
+    fn no_wall(&self) -> &'static str {
+        if self.run.wall.is_empty() {
+            "no wall-clock run"
+        } else {
+            "not measured"
+        }
     }
 
     fn ir_cell(&self, n: &str) -> String {
         self.ir(n)
-            .map_or_else(|| "not measured".to_owned(), fmt_count)
+            .map_or_else(|| "not measured".to_owned(), thousands)
     }
 
     fn wall_cell(&self, n: &str) -> String {
         self.wall(n)
-            .map_or_else(|| "not measured".to_owned(), fmt_ns)
+            .map_or_else(|| self.no_wall().to_owned(), fmt_ns)
     }
 }
 
 /// The run as a plain-text table: one line per benchmark with Ir (and wall time
-/// where measured). Used by `ci/gate` until the comparator runs there.
+/// where measured): what `scarab-report table` prints.
 pub fn render_table(run: &Run) -> String {
-    let mut names: Vec<&BenchName> = run.ir.keys().chain(run.wall.keys()).collect();
+    let mut names: Vec<&BenchId> = run.ir.keys().chain(run.wall.keys()).collect();
     names.sort();
     names.dedup();
     let width = names
         .iter()
-        .map(|n| n.to_string().len())
+        .map(|n| n.key_in_suite().len())
         .max()
         .unwrap_or(9)
         .max(9);
@@ -139,12 +122,12 @@ pub fn render_table(run: &Run) -> String {
         let ir = run
             .ir
             .get(n)
-            .map_or_else(|| "-".to_owned(), |r| fmt_count(r.ir));
+            .map_or_else(|| "-".to_owned(), |r| thousands(r.ir));
         let wall = run
             .wall
             .get(n)
             .map_or_else(|| "-".to_owned(), |w| fmt_ns(w.median_ns));
-        let _ = writeln!(out, "{:<width$}  {ir:>15}  {wall:>12}", n.to_string());
+        let _ = writeln!(out, "{:<width$}  {ir:>15}  {wall:>12}", n.key_in_suite());
     }
     let _ = writeln!(
         out,
@@ -153,40 +136,6 @@ pub fn render_table(run: &Run) -> String {
         run.wall.len()
     );
     out
-}
-
-/// The outcome of comparing two runs' instruction counts.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct IrDiff {
-    /// Benchmarks present in both with equal Ir.
-    pub equal: usize,
-    /// `(name, first, second)` where Ir differs.
-    pub different: Vec<(BenchName, u64, u64)>,
-    /// Present only in the first run.
-    pub only_first: Vec<BenchName>,
-    /// Present only in the second run.
-    pub only_second: Vec<BenchName>,
-}
-
-impl IrDiff {
-    /// True when both runs hold the same benchmarks with identical Ir.
-    pub fn identical(&self) -> bool {
-        self.different.is_empty() && self.only_first.is_empty() && self.only_second.is_empty()
-    }
-}
-
-/// Compare the Ir of every benchmark of two runs.
-pub fn diff_ir(a: &BTreeMap<BenchName, IrResult>, b: &BTreeMap<BenchName, IrResult>) -> IrDiff {
-    let mut d = IrDiff::default();
-    for (n, ra) in a {
-        match b.get(n) {
-            Some(rb) if rb.ir == ra.ir => d.equal += 1,
-            Some(rb) => d.different.push((n.clone(), ra.ir, rb.ir)),
-            None => d.only_first.push(n.clone()),
-        }
-    }
-    d.only_second = b.keys().filter(|n| !a.contains_key(*n)).cloned().collect();
-    d
 }
 
 /// What the report needs besides the run.
@@ -201,13 +150,17 @@ pub struct ReportMeta<'a> {
     pub machine: Vec<(String, String)>,
 }
 
-/// Render `docs/PERFORMANCE_REPORT.md`.
+/// Render `docs/PERFORMANCE_REPORT.md` from `run`, saying of each benchmark what
+/// `layout` says. Fails, naming them, when benchmarks the layout names are missing
+/// from the run ([`Layout::check`]).
 pub fn render_report(
     run: &Run,
-    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+    layout: &Layout,
+    profiles: &BTreeMap<BenchId, Result<Profile, String>>,
     meta: &ReportMeta<'_>,
-) -> String {
-    let v = View { run };
+) -> Result<String, LayoutError> {
+    layout.check(run)?;
+    let v = View { run, layout };
     let mut o = String::new();
     let _ = writeln!(o, "# Performance report: scarab-plugins\n");
     let _ = writeln!(
@@ -244,7 +197,7 @@ pub fn render_report(
     optimisations_section(&mut o, &v);
     bottleneck_section(&mut o, &v, profiles);
     suite_section(&mut o, run);
-    o
+    Ok(o)
 }
 
 fn targets_section(o: &mut String, v: &View<'_>) {
@@ -259,41 +212,34 @@ fn targets_section(o: &mut String, v: &View<'_>) {
         "| Target | Limit | Benchmark | Ir | Wall (median) | Result |"
     );
     let _ = writeln!(o, "|---|---|---|---:|---:|---|");
-    let slowest = |prefix: &str| -> Option<String> {
+    // The slowest case of `group/function`: by wall time, or by Ir without a
+    // wall-clock run.
+    let slowest = |function: &str| -> Option<String> {
+        let suite = v.layout.suite_id().ok()?;
+        let in_it = |id: &BenchId| id.suite() == suite && in_function(id, function);
         v.run
             .wall
             .iter()
-            .filter(|(n, _)| n.to_string().starts_with(prefix))
+            .filter(|(n, _)| in_it(n))
             .max_by(|a, b| a.1.median_ns.total_cmp(&b.1.median_ns))
-            .map(|(n, _)| n.to_string())
+            .map(|(n, _)| n.key_in_suite())
             .or_else(|| {
                 v.run
                     .ir
                     .iter()
-                    .filter(|(n, _)| n.to_string().starts_with(prefix))
+                    .filter(|(n, _)| in_it(n))
                     .max_by_key(|(_, r)| r.ir)
-                    .map(|(n, _)| n.to_string())
+                    .map(|(n, _)| n.key_in_suite())
             })
     };
-    let rows: [(&str, f64, Option<String>); 5] = [
-        ("Plugin load (`.fsx`)", 100e6, slowest("loading/fsx/")),
-        ("Bytecode load (`.fzb`)", 500e3, slowest("loading/fzb/")),
-        (
-            "Output hook",
-            50e3,
-            Some("dispatch/output/processing".to_owned()),
-        ),
-        (
-            "Input hook",
-            50e3,
-            Some("dispatch/input/processing".to_owned()),
-        ),
-        (
-            "VM exec (one hook call)",
-            20e3,
-            Some("vm/call/direct".to_owned()),
-        ),
-    ];
+    let rows = v.layout.targets.iter().map(|t| {
+        let bench = match (&t.benchmark, &t.slowest_of) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(f)) => slowest(f),
+            (None, None) => None,
+        };
+        (t.label.as_str(), t.limit_ns, bench)
+    });
     for (label, limit, bench) in rows {
         let Some(bench) = bench else {
             let _ = writeln!(
@@ -332,54 +278,13 @@ fn machine_section(o: &mut String, run: &Run, meta: &ReportMeta<'_>) {
     let _ = writeln!(o);
 }
 
-fn group_note(group: &str) -> &'static str {
-    match group {
-        "loading" => {
-            "Loading one plugin from bytes to a running VM with resolved hooks \
-            (`fzb`, `fsx`, `fsx_cached`), the separate steps on the complex script \
-            (`step`), and the example directory through the manager (`dir`: load only; \
-            `dir_first_line`: load plus the first output line, when lazy plugins compile)."
-        }
-        "dispatch" => {
-            "One call of `dispatch_output` / `dispatch_input` / \
-            `dispatch_resize` on a warmed-up manager: no plugin, one no-op Fusabi plugin, \
-            one processing Fusabi plugin, the same work as native Rust. `metrics_output`: \
-            the processing chain with the metrics collector on and off; \
-            `metrics_collector`: one start/finish pair of the collector alone."
-        }
-        "chaining" => {
-            "One output line through a chain of N no-op or N processing \
-            (tagger) plugins."
-        }
-        "vm" => {
-            "One hook call straight on the VM against through the plugin adapter; \
-            lexing, parsing and compiling the complex script as separate stages; a VM \
-            from the template against a cold VM with stdlib registration."
-        }
-        "throughput" => {
-            "N lines (or input events) through the chain, one call each; \
-            `counter_batched` sends the lines in one `dispatch_output_batch` call to the \
-            line counter, which exports `on_output_batch`."
-        }
-        "cache" => {
-            "Script cache lookup (hit: hash only; miss: hash, compile, insert); \
-            a hook call on a running VM against a fresh VM made, run and called."
-        }
-        "realistic" => {
-            "A terminal session of 100 output lines, 20 input events and 2 \
-            resizes through the example plugin set, metrics off and on."
-        }
-        "peers" => {
-            "The same tagger in native Rust, Lua 5.4 (mlua), Rhai and Fusabi, \
-            called from Rust once per line."
-        }
-        _ => "",
-    }
-}
-
-fn per_element(n: &BenchName) -> Option<u64> {
-    let (_, count) = n.id.rsplit_once('_')?;
-    if n.group == "throughput" || n.id.starts_with("mixed_") {
+/// How many elements one run of `n` handles, for groups with per-element columns:
+/// the `<N>` of an id `<prefix>..._<N>`.
+fn per_element(group: &Group, n: &BenchId) -> Option<u64> {
+    let prefix = group.per_element_ids.as_deref()?;
+    let id = n.case()?;
+    let (_, count) = id.rsplit_once('_')?;
+    if id.starts_with(prefix) {
         count.parse().ok()
     } else {
         None
@@ -388,18 +293,25 @@ fn per_element(n: &BenchName) -> Option<u64> {
 
 fn groups_section(o: &mut String, v: &View<'_>) {
     let _ = writeln!(o, "## Results by group\n");
-    let mut names: Vec<&BenchName> = v.run.ir.keys().chain(v.run.wall.keys()).collect();
+    let suite = v.layout.suite_id().ok();
+    let mut names: Vec<&BenchId> = v
+        .run
+        .ir
+        .keys()
+        .chain(v.run.wall.keys())
+        .filter(|n| suite.as_ref() == Some(&n.suite()))
+        .collect();
     names.sort();
     names.dedup();
     // In the order the suite ran them (the order of the bench file), where known.
     names.sort_by_key(|n| v.run.ir.get(*n).and_then(|r| r.started_at.clone()));
-    for group in GROUPS {
-        let in_group: Vec<&&BenchName> = names.iter().filter(|n| n.group == group).collect();
+    for group in &v.layout.groups {
+        let in_group: Vec<&&BenchId> = names.iter().filter(|n| n.group() == group.name).collect();
         if in_group.is_empty() {
             continue;
         }
-        let _ = writeln!(o, "### {group}\n\n{}\n", group_note(group));
-        let with_elems = in_group.iter().any(|n| per_element(n).is_some());
+        let _ = writeln!(o, "### {}\n\n{}\n", group.name, group.description);
+        let with_elems = in_group.iter().any(|n| per_element(group, n).is_some());
         if with_elems {
             let _ = writeln!(
                 o,
@@ -411,7 +323,7 @@ fn groups_section(o: &mut String, v: &View<'_>) {
             let _ = writeln!(o, "|---|---:|---:|");
         }
         for n in in_group {
-            let key = n.to_string();
+            let key = n.key_in_suite();
             let _ = write!(
                 o,
                 "| `{key}` | {} | {} |",
@@ -419,11 +331,11 @@ fn groups_section(o: &mut String, v: &View<'_>) {
                 v.wall_cell(&key)
             );
             if with_elems {
-                match per_element(n) {
+                match per_element(group, n) {
                     Some(k) if k > 0 => {
                         let ir = v
                             .ir(&key)
-                            .map_or_else(|| "—".to_owned(), |ir| fmt_count(ir / k));
+                            .map_or_else(|| "—".to_owned(), |ir| thousands(ir / k));
                         let wall = v
                             .wall(&key)
                             .map_or_else(|| "—".to_owned(), |w| fmt_ns(w / k as f64));
@@ -441,10 +353,12 @@ fn groups_section(o: &mut String, v: &View<'_>) {
 }
 
 fn chain_fit(v: &View<'_>, kind: &str, wall: bool) -> Option<LinearFit> {
-    let pts: Vec<(f64, f64)> = CHAIN_SIZES
+    let c = &v.layout.chaining;
+    let pts: Vec<(f64, f64)> = c
+        .sizes
         .iter()
         .filter_map(|n| {
-            let key = format!("chaining/{kind}/plugins_{n}");
+            let key = c.name(kind, *n);
             let y = if wall {
                 v.wall(&key)
             } else {
@@ -453,7 +367,7 @@ fn chain_fit(v: &View<'_>, kind: &str, wall: bool) -> Option<LinearFit> {
             y.map(|y| (f64::from(*n), y))
         })
         .collect();
-    if pts.len() < CHAIN_SIZES.len() {
+    if pts.len() < c.sizes.len() {
         return None;
     }
     linear_fit(&pts)
@@ -469,9 +383,12 @@ fn linear_words(f: &LinearFit) -> String {
 
 fn chaining_section(o: &mut String, v: &View<'_>) {
     let _ = writeln!(o, "## Chaining: cost per plugin\n");
+    let c = &v.layout.chaining;
+    let sizes: Vec<String> = c.sizes.iter().map(u32::to_string).collect();
     let _ = writeln!(
         o,
-        "Least-squares line `cost = fixed + per_plugin × N` through N = 1, 2, 5, 10, 20.\n"
+        "Least-squares line `cost = fixed + per_plugin × N` through N = {}.\n",
+        sizes.join(", ")
     );
     let _ = writeln!(
         o,
@@ -479,12 +396,12 @@ fn chaining_section(o: &mut String, v: &View<'_>) {
     );
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
     let mut sentences = Vec::new();
-    for kind in ["noop", "processing"] {
+    for kind in &c.kinds {
         let ir = chain_fit(v, kind, false);
         let wall = chain_fit(v, kind, true);
-        let cell = |f: Option<LinearFit>, fmt: &dyn Fn(f64) -> String| {
+        let cell = |f: Option<LinearFit>, fmt: &dyn Fn(f64) -> String, missing: &str| {
             f.map_or_else(
-                || ("not measured".to_owned(), "—".to_owned(), "—".to_owned()),
+                || (missing.to_owned(), "—".to_owned(), "—".to_owned()),
                 |f| {
                     (
                         fmt(f.slope),
@@ -494,8 +411,8 @@ fn chaining_section(o: &mut String, v: &View<'_>) {
                 },
             )
         };
-        let (ir_slope, ir_fixed, ir_r2) = cell(ir, &fmt_signed);
-        let (w_slope, _, w_r2) = cell(wall, &fmt_ns);
+        let (ir_slope, ir_fixed, ir_r2) = cell(ir, &fmt_signed, "not measured");
+        let (w_slope, _, w_r2) = cell(wall, &fmt_ns, v.no_wall());
         let _ = writeln!(
             o,
             "| {kind} | {ir_slope} | {ir_fixed} | {ir_r2} | {w_slope} | {w_r2} |"
@@ -505,7 +422,7 @@ fn chaining_section(o: &mut String, v: &View<'_>) {
                 "- {kind} chain: instruction count is {} in the number of plugins, \
                  {} Ir per plugin.",
                 linear_words(&f),
-                fmt_count(f.slope.round().max(0.0) as u64)
+                thousands(f.slope.round().max(0.0) as u64)
             ));
         }
         if let Some(f) = wall {
@@ -522,9 +439,9 @@ fn chaining_section(o: &mut String, v: &View<'_>) {
     }
     // Compare the per-plugin slope with one plugin's dispatch cost.
     if let (Some(f), Some(one), Some(none)) = (
-        chain_fit(v, "noop", false),
-        v.ir("dispatch/output/noop"),
-        v.ir("dispatch/output/none"),
+        chain_fit(v, &c.noop_kind, false),
+        v.ir(&c.one_plugin),
+        v.ir(&c.no_plugin),
     ) {
         let call = one.saturating_sub(none) as f64;
         if call > 0.0 {
@@ -532,8 +449,8 @@ fn chaining_section(o: &mut String, v: &View<'_>) {
                 o,
                 "- One no-op plugin adds {} Ir to an empty dispatch; the fitted cost per \
                  no-op plugin is {} Ir ({} of it).",
-                fmt_count(call as u64),
-                fmt_count(f.slope.round().max(0.0) as u64),
+                thousands(call as u64),
+                thousands(f.slope.round().max(0.0) as u64),
                 fmt_pct(f.slope / call)
             );
         }
@@ -554,9 +471,10 @@ fn loading_section(o: &mut String, v: &View<'_>) {
     );
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
-    for script in ["minimal", "complex"] {
-        let fsx = format!("loading/fsx/{script}");
-        let fzb = format!("loading/fzb/{script}");
+    let l = &v.layout.loading;
+    for script in &l.scripts {
+        let fsx = format!("{}/{script}", l.source);
+        let fzb = format!("{}/{script}", l.bytecode);
         let ir_ratio = match (v.ir(&fsx), v.ir(&fzb)) {
             (Some(a), Some(b)) if b > 0 => {
                 let r = a as f64 / b as f64;
@@ -596,41 +514,38 @@ fn loading_section(o: &mut String, v: &View<'_>) {
     );
     let _ = writeln!(o, "| Step | Ir | Wall (median) |");
     let _ = writeln!(o, "|---|---:|---:|");
-    for s in [
-        "loading/step/compile",
-        "vm/frontend/lex",
-        "vm/frontend/parse",
-        "vm/frontend/compile",
-        "loading/step/serialize",
-        "loading/step/deserialize",
-        "loading/step/validate",
-    ] {
+    for s in &l.steps {
         let _ = writeln!(o, "| `{s}` | {} | {} |", v.ir_cell(s), v.wall_cell(s));
     }
     let _ = writeln!(o);
 }
 
 fn peers_section(o: &mut String, v: &View<'_>) {
+    let p = &v.layout.peers;
     let _ = writeln!(o, "## Peers: the same plugin in four languages\n");
     let _ = writeln!(
         o,
         "The tagger (tag lines containing \"error\" or \"warning\", pass the rest), called \
-         from Rust once per line. `error`: one line that gets tagged; `plain`: one line \
-         that passes; `mixed_100`: 100 build-log lines (20% tagged), per line. Ratios are \
-         against native Rust on `mixed_100`. Fusabi goes through the host's plugin adapter, \
-         as the host runs it.\n"
+         from Rust once per line. `{}`: one line that gets tagged; `{}`: one line \
+         that passes; `{}`: {} build-log lines (20% tagged), per line. Ratios are \
+         against native Rust on `{}`. Fusabi goes through the host's plugin adapter, \
+         as the host runs it.\n",
+        p.tagged, p.plain, p.mixed, p.lines, p.mixed
     );
     let _ = writeln!(
         o,
-        "| Implementation | error Ir | plain Ir | per line Ir (mixed) | vs native (Ir) | error wall | plain wall | per line wall (mixed) | vs native (wall) |"
+        "| Implementation | {t} Ir | {pl} Ir | per line Ir (mixed) | vs native (Ir) | {t} wall | {pl} wall | per line wall (mixed) | vs native (wall) |",
+        t = p.tagged,
+        pl = p.plain
     );
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let native_ir = v.ir("peers/native/mixed_100");
-    let native_wall = v.wall("peers/native/mixed_100");
-    for lang in ["native", "lua", "rhai", "fusabi"] {
-        let mixed = format!("peers/{lang}/mixed_100");
-        let per_ir = v.ir(&mixed).map(|x| x / 100);
-        let per_wall = v.wall(&mixed).map(|x| x / 100.0);
+    let native_ir = v.ir(&p.name(&p.reference, &p.mixed));
+    let native_wall = v.wall(&p.name(&p.reference, &p.mixed));
+    let lines = u64::from(p.lines);
+    for lang in &p.languages {
+        let mixed = p.name(lang, &p.mixed);
+        let per_ir = v.ir(&mixed).map(|x| x / lines.max(1));
+        let per_wall = v.wall(&mixed).map(|x| x / f64::from(p.lines.max(1)));
         let ir_vs = match (v.ir(&mixed), native_ir) {
             (Some(a), Some(b)) if b > 0 => fmt_ratio(a as f64 / b as f64),
             _ => "—".to_owned(),
@@ -642,22 +557,23 @@ fn peers_section(o: &mut String, v: &View<'_>) {
         let _ = writeln!(
             o,
             "| {lang} | {} | {} | {} | {ir_vs} | {} | {} | {} | {wall_vs} |",
-            v.ir_cell(&format!("peers/{lang}/error")),
-            v.ir_cell(&format!("peers/{lang}/plain")),
-            per_ir.map_or_else(|| "—".to_owned(), fmt_count),
-            v.wall_cell(&format!("peers/{lang}/error")),
-            v.wall_cell(&format!("peers/{lang}/plain")),
+            v.ir_cell(&p.name(lang, &p.tagged)),
+            v.ir_cell(&p.name(lang, &p.plain)),
+            per_ir.map_or_else(|| "—".to_owned(), thousands),
+            v.wall_cell(&p.name(lang, &p.tagged)),
+            v.wall_cell(&p.name(lang, &p.plain)),
             per_wall.map_or_else(|| "—".to_owned(), fmt_ns),
         );
     }
     let _ = writeln!(o);
     // Rank by Ir per line, say it plainly.
-    let mut ranked: Vec<(&str, u64)> = ["native", "lua", "rhai", "fusabi"]
+    let mut ranked: Vec<(&str, u64)> = p
+        .languages
         .iter()
-        .filter_map(|l| v.ir(&format!("peers/{l}/mixed_100")).map(|x| (*l, x)))
+        .filter_map(|l| v.ir(&p.name(l, &p.mixed)).map(|x| (l.as_str(), x)))
         .collect();
     ranked.sort_by_key(|(_, x)| *x);
-    if ranked.len() == 4 {
+    if ranked.len() == p.languages.len() {
         let order: Vec<String> = ranked.iter().map(|(l, _)| (*l).to_owned()).collect();
         let _ = writeln!(
             o,
@@ -665,13 +581,14 @@ fn peers_section(o: &mut String, v: &View<'_>) {
             order.join(", ")
         );
         let ir_of = |lang: &str| ranked.iter().find(|(l, _)| *l == lang).map(|(_, x)| *x);
-        if let Some(fusabi) = ir_of("fusabi") {
-            for (lang, shown) in [("lua", "Lua"), ("rhai", "Rhai")] {
-                if let Some(other) = ir_of(lang) {
+        if let Some(subject) = ir_of(&p.subject) {
+            for c in &p.compared {
+                if let Some(other) = ir_of(&c.language) {
                     let _ = writeln!(
                         o,
-                        "Fusabi executes {} the instructions of {shown} per line.",
-                        fmt_ratio(fusabi as f64 / other.max(1) as f64)
+                        "Fusabi executes {} the instructions of {} per line.",
+                        fmt_ratio(subject as f64 / other.max(1) as f64),
+                        c.shown
                     );
                 }
             }
@@ -692,64 +609,8 @@ fn optimisations_section(o: &mut String, v: &View<'_>) {
         "| Optimisation | Without | With | Ir without | Ir with | Ir ratio | Wall without | Wall with | Wall ratio |"
     );
     let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|---:|---:|");
-    let rows: Vec<(String, String, String)> = vec![
-        (
-            "Script cache (load)".into(),
-            "loading/fsx/complex".into(),
-            "loading/fsx_cached/complex".into(),
-        ),
-        (
-            "Script cache (lookup)".into(),
-            "cache/script/miss".into(),
-            "cache/script/hit".into(),
-        ),
-        (
-            "VM template".into(),
-            "vm/create/cold".into(),
-            "vm/create/template".into(),
-        ),
-        (
-            "VM reuse".into(),
-            "cache/vm_call/fresh".into(),
-            "cache/vm_call/reused".into(),
-        ),
-        (
-            "Batch dispatch (10 lines)".into(),
-            "throughput/counter_per_line/lines_10".into(),
-            "throughput/counter_batched/lines_10".into(),
-        ),
-        (
-            "Batch dispatch (100 lines)".into(),
-            "throughput/counter_per_line/lines_100".into(),
-            "throughput/counter_batched/lines_100".into(),
-        ),
-        (
-            "Batch dispatch (1000 lines)".into(),
-            "throughput/counter_per_line/lines_1000".into(),
-            "throughput/counter_batched/lines_1000".into(),
-        ),
-        (
-            "Lazy loading (start-up)".into(),
-            "loading/dir/eager".into(),
-            "loading/dir/lazy".into(),
-        ),
-        (
-            "Lazy loading (start-up + first line)".into(),
-            "loading/dir_first_line/eager".into(),
-            "loading/dir_first_line/lazy".into(),
-        ),
-        (
-            "Metrics off (processing dispatch)".into(),
-            "dispatch/metrics_output/enabled".into(),
-            "dispatch/metrics_output/disabled".into(),
-        ),
-        (
-            "Metrics off (one timing)".into(),
-            "dispatch/metrics_collector/enabled".into(),
-            "dispatch/metrics_collector/disabled".into(),
-        ),
-    ];
-    for (label, without, with) in &rows {
+    for opt in &v.layout.optimisations {
+        let (label, without, with) = (&opt.label, &opt.without, &opt.with);
         let ir_ratio = match (v.ir(without), v.ir(with)) {
             (Some(a), Some(b)) if b > 0 => fmt_ratio(a as f64 / b as f64),
             _ => "—".to_owned(),
@@ -769,26 +630,28 @@ fn optimisations_section(o: &mut String, v: &View<'_>) {
     }
     let _ = writeln!(o);
     // The disabled collector, in plain words.
+    let m = &v.layout.metrics;
     if let (Some(off), Some(on), Some(dispatch)) = (
-        v.ir("dispatch/metrics_collector/disabled"),
-        v.ir("dispatch/metrics_collector/enabled"),
-        v.ir("dispatch/metrics_output/disabled"),
+        v.ir(&m.timing_off),
+        v.ir(&m.timing_on),
+        v.ir(&m.dispatch_off),
     ) {
         let _ = writeln!(
             o,
             "A disabled metrics collector costs {} instructions per timing (an enabled one \
              {}), {} of one processing output dispatch ({} Ir).",
-            fmt_count(off),
-            fmt_count(on),
+            thousands(off),
+            thousands(on),
             fmt_pct(off as f64 / dispatch.max(1) as f64),
-            fmt_count(dispatch)
+            thousands(dispatch)
         );
     }
+    let z = &v.layout.lazy;
     if let (Some(lazy), Some(eager), Some(start_lazy), Some(start_eager)) = (
-        v.ir("loading/dir_first_line/lazy"),
-        v.ir("loading/dir_first_line/eager"),
-        v.ir("loading/dir/lazy"),
-        v.ir("loading/dir/eager"),
+        v.ir(&z.first_line_lazy),
+        v.ir(&z.first_line_eager),
+        v.ir(&z.startup_lazy),
+        v.ir(&z.startup_eager),
     ) {
         let first = if lazy > eager {
             "but start-up plus the first line costs more lazily than eagerly"
@@ -800,10 +663,10 @@ fn optimisations_section(o: &mut String, v: &View<'_>) {
             "Lazy loading makes start-up cheaper ({} against {} Ir for the example \
              directory), {first} ({} against {} Ir): the compile work moves to the first \
              hook call.",
-            fmt_count(start_lazy),
-            fmt_count(start_eager),
-            fmt_count(lazy),
-            fmt_count(eager)
+            thousands(start_lazy),
+            thousands(start_eager),
+            thousands(lazy),
+            thousands(eager)
         );
     }
     let _ = writeln!(o);
@@ -812,19 +675,22 @@ fn optimisations_section(o: &mut String, v: &View<'_>) {
 /// Recommendations that follow from the profiles; each cites the numbers behind it
 /// and appears only when they cross its threshold.
 pub fn recommendations(
-    v_run: &Run,
-    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+    run: &Run,
+    layout: &Layout,
+    profiles: &BTreeMap<BenchId, Result<Profile, String>>,
 ) -> Vec<String> {
-    let v = View { run: v_run };
-    let get = |n: &str| profiles.get(&name(n)).and_then(|p| p.as_ref().ok());
+    let v = View { run, layout };
+    let b = &layout.bottlenecks;
+    let get = |n: &str| {
+        v.id(n)
+            .and_then(|id| profiles.get(&id))
+            .and_then(|p| p.as_ref().ok())
+    };
     let mut out = Vec::new();
-    if let Some(p) = get("loading/fsx/complex") {
+    if let Some(p) = get(&b.source_load) {
         if let Some((share, _)) = p.share_of(&["compile_program_from_source"]) {
             if share >= 0.5 {
-                let cached = match (
-                    v.ir("loading/fsx/complex"),
-                    v.ir("loading/fsx_cached/complex"),
-                ) {
+                let cached = match (v.ir(&b.source_load), v.ir(&b.cached_load)) {
                     (Some(a), Some(b)) if b > 0 => {
                         format!(
                             " (a cache hit loads it in {} fewer instructions)",
@@ -852,7 +718,7 @@ pub fn recommendations(
             }
         }
     }
-    if let Some(p) = get("loading/fzb/complex") {
+    if let Some(p) = get(&b.bytecode_load) {
         if let Some((share, _)) = p.share_of(&["Chunk as core::clone::Clone>::clone"]) {
             if share >= 0.05 {
                 out.push(format!(
@@ -874,7 +740,7 @@ pub fn recommendations(
             }
         }
     }
-    for bench in ["dispatch/output/noop", "dispatch/output/processing"] {
+    for bench in [&b.noop_dispatch, &b.processing_dispatch] {
         if let Some(p) = get(bench) {
             let clone = p.share_of(&["fusabi_vm::value::Value as core::clone::Clone>::clone"]);
             let drop = p.share_of(&["drop_in_place<fusabi_vm::value::Value>"]);
@@ -895,7 +761,7 @@ pub fn recommendations(
             }
         }
     }
-    if let Some(p) = get("dispatch/output/processing") {
+    if let Some(p) = get(&b.processing_dispatch) {
         if let Some((share, _)) = p.share_of(&["HostRegistry::get"]) {
             if share >= 0.03 {
                 out.push(format!(
@@ -918,10 +784,10 @@ pub fn recommendations(
             ));
         }
     }
-    if let Some(p) = get("vm/create/cold") {
+    if let Some(p) = get(&b.cold_vm) {
         if let Some((share, _)) = p.share_of(&["register_stdlib"]) {
             if share >= 0.3 {
-                let ratio = match (v.ir("vm/create/cold"), v.ir("vm/create/template")) {
+                let ratio = match (v.ir(&b.cold_vm), v.ir(&b.template_vm)) {
                     (Some(a), Some(b)) if b > 0 => format!(
                         "; a VM from the template costs {} fewer instructions",
                         fmt_ratio(a as f64 / b as f64)
@@ -936,7 +802,7 @@ pub fn recommendations(
             }
         }
     }
-    if let Some(p) = get("chaining/processing/plugins_20") {
+    if let Some(p) = get(&b.long_chain) {
         if let Some((share, _)) = p.share_of(&["Vm::call_value"]) {
             out.push(format!(
                 "In a chain of 20 processing plugins, {} of the instructions run inside \
@@ -964,7 +830,7 @@ fn function_table<'a>(
             o,
             "| `{}` | {} | {} |",
             f.function.replace('|', "\\|"),
-            fmt_count(f.inclusive_ir),
+            thousands(f.inclusive_ir),
             fmt_pct(f.inclusive_ir as f64 / total_ir.max(1) as f64)
         );
     }
@@ -973,7 +839,7 @@ fn function_table<'a>(
 fn bottleneck_section(
     o: &mut String,
     v: &View<'_>,
-    profiles: &BTreeMap<BenchName, Result<Profile, String>>,
+    profiles: &BTreeMap<BenchId, Result<Profile, String>>,
 ) {
     let _ = writeln!(o, "## Bottlenecks\n");
     let _ = writeln!(
@@ -985,10 +851,10 @@ fn bottleneck_section(
          (`callgrind_annotate --inclusive=no`), which do not overlap.\n"
     );
     for (n, p) in profiles {
-        let _ = writeln!(o, "### `{n}`\n");
+        let _ = writeln!(o, "### `{}`\n", n.key_in_suite());
         match p {
             Ok(p) => {
-                let _ = writeln!(o, "Total: {} Ir.\n", fmt_count(p.total_ir));
+                let _ = writeln!(o, "Total: {} Ir.\n", thousands(p.total_ir));
                 function_table(o, "Inclusive Ir", p.functions.iter().take(10), p.total_ir);
                 if !p.self_costs.is_empty() {
                     let _ = writeln!(
@@ -1004,7 +870,7 @@ fn bottleneck_section(
         }
         let _ = writeln!(o);
     }
-    let recs = recommendations(v.run, profiles);
+    let recs = recommendations(v.run, v.layout, profiles);
     let _ = writeln!(o, "### Recommendations\n");
     if recs.is_empty() {
         let _ = writeln!(o, "None: no profile crossed a threshold.\n");
@@ -1031,7 +897,7 @@ fn suite_section(o: &mut String, run: &Run) {
             .map(|s| format!(" The whole `ci/bench` run, build check included, took {s} s."))
             .unwrap_or_default()
     );
-    let mut slow: Vec<(&BenchName, u64)> = run
+    let mut slow: Vec<(&BenchId, u64)> = run
         .ir
         .iter()
         .filter_map(|(n, r)| r.duration_ns.map(|d| (n, d)))
@@ -1042,7 +908,7 @@ fn suite_section(o: &mut String, run: &Run) {
         let _ = writeln!(o, "| Benchmark | Time under Callgrind |");
         let _ = writeln!(o, "|---|---:|");
         for (n, d) in slow.iter().take(5) {
-            let _ = writeln!(o, "| `{n}` | {} |", fmt_ns(*d as f64));
+            let _ = writeln!(o, "| `{}` | {} |", n.key_in_suite(), fmt_ns(*d as f64));
         }
         let _ = writeln!(o);
     }
@@ -1050,13 +916,13 @@ fn suite_section(o: &mut String, run: &Run) {
         .ir
         .keys()
         .filter(|n| !run.wall.contains_key(*n))
-        .map(ToString::to_string)
+        .map(BenchId::key_in_suite)
         .collect();
     let only_wall: Vec<String> = run
         .wall
         .keys()
         .filter(|n| !run.ir.contains_key(*n))
-        .map(ToString::to_string)
+        .map(BenchId::key_in_suite)
         .collect();
     if !run.wall.is_empty() && !run.ir.is_empty() {
         if only_ir.is_empty() && only_wall.is_empty() {
@@ -1093,6 +959,7 @@ pub fn wall(median_ns: f64) -> WallResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::IrResult;
 
     fn ir(n: u64) -> IrResult {
         IrResult {
@@ -1103,12 +970,32 @@ mod tests {
         }
     }
 
-    fn sample_run() -> Run {
+    fn layout() -> Layout {
+        Layout::builtin().unwrap()
+    }
+
+    fn name(s: &str) -> BenchId {
+        layout().id(s).unwrap()
+    }
+
+    /// Every benchmark the layout names, and one of each group it names none of,
+    /// with the same Ir and wall time; the tests then set the numbers they speak of.
+    fn complete_run() -> Run {
+        let l = layout();
         let mut run = Run::default();
-        for (k, n) in CHAIN_SIZES
-            .iter()
-            .map(|&n| (format!("chaining/noop/plugins_{n}"), n))
-        {
+        let mut names = l.benchmarks();
+        names.push("realistic/session/metrics_off".to_owned());
+        for n in names {
+            run.ir.insert(name(&n), ir(1_000));
+            run.wall.insert(name(&n), wall(1_000.0));
+        }
+        run
+    }
+
+    fn sample_run() -> Run {
+        let mut run = complete_run();
+        for n in layout().chaining.sizes {
+            let k = format!("chaining/noop/plugins_{n}");
             run.ir.insert(name(&k), ir(100 + 2000 * u64::from(n)));
             run.wall
                 .insert(name(&k), wall(50.0 + 1000.0 * f64::from(n)));
@@ -1126,12 +1013,21 @@ mod tests {
         run
     }
 
+    fn meta() -> ReportMeta<'static> {
+        ReportMeta {
+            command: "x",
+            commit: None,
+            date: None,
+            machine: vec![],
+        }
+    }
+
     #[test]
     fn counts_and_times_read_well() {
-        assert_eq!(fmt_count(0), "0");
-        assert_eq!(fmt_count(999), "999");
-        assert_eq!(fmt_count(1000), "1,000");
-        assert_eq!(fmt_count(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(fmt_ns(12.0), "12.0 ns");
         assert_eq!(fmt_ns(1500.0), "1.50 µs");
         assert_eq!(fmt_ns(2.5e6), "2.50 ms");
@@ -1146,18 +1042,20 @@ mod tests {
             date: None,
             machine: vec![],
         };
-        let md = render_report(&run, &BTreeMap::new(), &meta);
+        let md = render_report(&run, &layout(), &BTreeMap::new(), &meta).unwrap();
         assert!(md.contains("Generated by `ci/report`"), "{md}");
         assert!(md.contains("linear (R² = 1.00000)"), "{md}");
         assert!(md.contains("| noop | 2,000 | 100 |"), "{md}");
-        assert!(md.contains("by 3.50× for the complex script"), "{md}");
+        // The minimal script's loads are the filler's (1,000 Ir each).
+        assert!(
+            md.contains("by 1.00× for the minimal script and 3.50× for the complex script"),
+            "{md}"
+        );
         // 900 µs is over the 500 µs bytecode target.
         assert!(
             md.contains("`loading/fzb/complex` | 200,000 | 900.00 µs | **fail**"),
             "{md}"
         );
-        // Not measured is said, not invented.
-        assert!(md.contains("| Output hook | < 50.00 µs | `dispatch/output/processing` | not measured | not measured |"), "{md}");
         assert!(
             md.contains("A disabled metrics collector costs 30 instructions"),
             "{md}"
@@ -1165,44 +1063,52 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_benchmark_stops_the_report_naming_it() {
+        // Not measured is said, not invented: the report refuses to go on without it.
+        let mut run = sample_run();
+        run.ir.remove(&name("dispatch/output/processing"));
+        let err = render_report(&run, &layout(), &BTreeMap::new(), &meta()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no benchmark `dispatch/output/processing` in the run"
+        );
+        let mut run = sample_run();
+        run.wall.remove(&name("vm/call/direct"));
+        let err = render_report(&run, &layout(), &BTreeMap::new(), &meta()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no benchmark `vm/call/direct` in the wall-clock run"
+        );
+    }
+
+    #[test]
+    fn a_group_without_a_description_stops_the_report() {
+        let mut run = sample_run();
+        run.ir.insert(name("newgroup/f/x"), ir(1));
+        let err = render_report(&run, &layout(), &BTreeMap::new(), &meta()).unwrap_err();
+        assert!(err.to_string().contains("group `newgroup`"), "{err}");
+    }
+
+    #[test]
+    fn without_a_wall_clock_run_the_wall_cells_say_so() {
+        let mut run = sample_run();
+        run.wall.clear();
+        let md = render_report(&run, &layout(), &BTreeMap::new(), &meta()).unwrap();
+        assert!(md.contains("| Output hook | < 50.00 µs | `dispatch/output/processing` | 1,000 | no wall-clock run | not measured (no wall-clock run) |"), "{md}");
+        assert!(!md.contains("| not measured |"), "{md}");
+    }
+
+    #[test]
     fn non_linear_chains_are_called_so() {
-        let mut run = Run::default();
-        for n in CHAIN_SIZES {
+        let mut run = complete_run();
+        for n in layout().chaining.sizes {
             run.ir.insert(
                 name(&format!("chaining/noop/plugins_{n}")),
                 ir(u64::from(n).pow(3)),
             );
         }
-        let md = render_report(
-            &run,
-            &BTreeMap::new(),
-            &ReportMeta {
-                command: "x",
-                commit: None,
-                date: None,
-                machine: vec![],
-            },
-        );
+        let md = render_report(&run, &layout(), &BTreeMap::new(), &meta()).unwrap();
         assert!(md.contains("is not linear (R²"), "{md}");
-    }
-
-    #[test]
-    fn diff_finds_changes_and_missing_benchmarks() {
-        let mut a = BTreeMap::new();
-        let mut b = BTreeMap::new();
-        a.insert(name("g/f/same"), ir(10));
-        b.insert(name("g/f/same"), ir(10));
-        a.insert(name("g/f/moved"), ir(10));
-        b.insert(name("g/f/moved"), ir(11));
-        a.insert(name("g/f/gone"), ir(1));
-        b.insert(name("g/f/new"), ir(1));
-        let d = diff_ir(&a, &b);
-        assert!(!d.identical());
-        assert_eq!(d.equal, 1);
-        assert_eq!(d.different, vec![(name("g/f/moved"), 10, 11)]);
-        assert_eq!(d.only_first, vec![name("g/f/gone")]);
-        assert_eq!(d.only_second, vec![name("g/f/new")]);
-        assert!(diff_ir(&a, &a).identical());
     }
 
     #[test]

@@ -13,16 +13,26 @@
 //!       benchmark.json                                names (ci/bench --wall)
 //!       estimates.json                                mean/median in ns
 //! ```
+//!
+//! The summaries and the fingerprint are irgate's formats and are read with
+//! `irgate-core` ([`irgate_core::read_results`], [`irgate_core::env::load`]); the
+//! criterion estimates and `run.toml` are read here.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use irgate_core::{BenchId, Environment, ReadOptions, SuiteId};
 use serde::Deserialize;
 
 /// Why a run could not be read. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The instruction-count results could not be read (irgate's reader).
+    #[error(transparent)]
+    Ir(#[from] irgate_core::ReadError),
+    /// The environment fingerprint could not be read (irgate's loader).
+    #[error(transparent)]
+    Environment(#[from] irgate_core::env::EnvError),
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -43,21 +53,31 @@ pub enum ReadError {
         /// What was wrong.
         message: String,
     },
-    /// A Gungraun summary of a schema version this tool does not read.
-    #[error("{path}: summary schema version {version}; this tool reads version 7 (gungraun 0.20)")]
-    Version {
+    /// A criterion result whose names do not make a benchmark id of the suite.
+    #[error("{path}: {message}")]
+    Name {
         /// The file.
         path: PathBuf,
-        /// Version found.
-        version: String,
+        /// What was wrong.
+        message: String,
     },
-    /// A summary without an Ir value (for example a run without Callgrind).
+    /// The same wall-clock benchmark appears twice.
+    #[error("benchmark {id} appears twice: in {first} and in {second}")]
+    Duplicate {
+        /// The benchmark.
+        id: String,
+        /// Where it was seen first.
+        first: PathBuf,
+        /// Where it was seen again.
+        second: PathBuf,
+    },
+    /// A summary without an Ir value.
     #[error("{path}: no Callgrind Ir value in the summary")]
     NoIr {
         /// The file.
         path: PathBuf,
     },
-    /// The environment file did not parse.
+    /// `run.toml` did not parse.
     #[error("{path}: {message}")]
     Toml {
         /// The file.
@@ -65,53 +85,12 @@ pub enum ReadError {
         /// What was wrong.
         message: String,
     },
-    /// A run directory without any summary.
+    /// A run directory without any result.
     #[error("{path}: no benchmark results found (run ci/bench first)")]
     Empty {
         /// The directory searched.
         path: PathBuf,
     },
-}
-
-/// The name of one benchmark, the same in both suites: `group/function/id`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BenchName {
-    /// Benchmark group (`loading`, `dispatch`, ...).
-    pub group: String,
-    /// Function within the group.
-    pub function: String,
-    /// Case of the function (may be empty).
-    pub id: String,
-}
-
-impl BenchName {
-    /// A name from its three parts.
-    pub fn new(group: &str, function: &str, id: &str) -> Self {
-        Self {
-            group: group.to_owned(),
-            function: function.to_owned(),
-            id: id.to_owned(),
-        }
-    }
-
-    /// Parse `group/function/id` (or `group/function`).
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut parts = s.splitn(3, '/');
-        let group = parts.next()?;
-        let function = parts.next()?;
-        let id = parts.next().unwrap_or("");
-        Some(Self::new(group, function, id))
-    }
-}
-
-impl fmt::Display for BenchName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.id.is_empty() {
-            write!(f, "{}/{}", self.group, self.function)
-        } else {
-            write!(f, "{}/{}/{}", self.group, self.function, self.id)
-        }
-    }
 }
 
 /// One benchmark of the instruction-count suite.
@@ -141,55 +120,17 @@ pub struct WallResult {
 }
 
 /// A whole run: both suites (either may be empty) and the environment file.
+///
+/// Both suites are keyed by the instruction-count suite's ids: the wall-clock suite
+/// holds the same benchmarks under the same `group/function/id`.
 #[derive(Debug, Default)]
 pub struct Run {
-    /// Instruction counts by name.
-    pub ir: BTreeMap<BenchName, IrResult>,
-    /// Wall-clock estimates by name.
-    pub wall: BTreeMap<BenchName, WallResult>,
+    /// Instruction counts by id.
+    pub ir: BTreeMap<BenchId, IrResult>,
+    /// Wall-clock estimates by id.
+    pub wall: BTreeMap<BenchId, WallResult>,
     /// `environment.json` and `run.toml` as key/value strings, sorted.
     pub environment: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct SummaryV7 {
-    version: String,
-    group: String,
-    function_name: String,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    duration_ns: Option<u64>,
-    #[serde(default)]
-    started_at: Option<String>,
-    #[serde(default)]
-    profiles: Vec<Profile>,
-}
-
-#[derive(Deserialize)]
-struct Profile {
-    tool: String,
-    data: ProfileData,
-}
-
-#[derive(Deserialize)]
-struct ProfileData {
-    total: Total,
-}
-
-#[derive(Deserialize)]
-struct Total {
-    metrics: BTreeMap<String, Metric>,
-}
-
-#[derive(Deserialize)]
-struct Metric {
-    values: Values,
-}
-
-#[derive(Deserialize)]
-struct Values {
-    new: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -264,81 +205,73 @@ fn find_files(dir: &Path, name: &str, out: &mut Vec<PathBuf>) -> Result<(), Read
     Ok(())
 }
 
-/// Parse one Gungraun summary (schema v7).
-pub fn parse_summary(path: &Path, text: &str) -> Result<(BenchName, IrResult), ReadError> {
-    let s: SummaryV7 = parse_json(path, text)?;
-    if s.version != "7" {
-        return Err(ReadError::Version {
-            path: path.to_owned(),
-            version: s.version,
-        });
-    }
-    let ir = s
-        .profiles
-        .iter()
-        .filter(|p| p.tool == "Callgrind")
-        .find_map(|p| p.data.total.metrics.get("Ir"))
-        .and_then(|m| m.values.new.as_ref())
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| ReadError::NoIr {
-            path: path.to_owned(),
-        })?;
-    let callgrind_out = path.parent().and_then(|dir| {
-        let mut outs: Vec<PathBuf> = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("callgrind.") && n.ends_with(".out"))
-            })
-            .collect();
-        outs.sort();
-        outs.into_iter().next()
-    });
-    let name = BenchName::new(&s.group, &s.function_name, s.id.as_deref().unwrap_or(""));
-    Ok((
-        name,
-        IrResult {
-            ir,
-            duration_ns: s.duration_ns,
-            callgrind_out,
-            started_at: s.started_at,
-        },
-    ))
+/// The first `callgrind.*.out` beside a summary: the benchmark's Callgrind profile.
+fn profile_beside(summary: &Path) -> Option<PathBuf> {
+    let dir = summary.parent()?;
+    let mut outs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("callgrind.") && n.ends_with(".out"))
+        })
+        .collect();
+    outs.sort();
+    outs.into_iter().next()
 }
 
-/// Read every `summary.json` under `dir`.
-pub fn read_ir(dir: &Path) -> Result<BTreeMap<BenchName, IrResult>, ReadError> {
-    let mut files = Vec::new();
-    if dir.exists() {
-        find_files(dir, "summary.json", &mut files)?;
+/// Read every summary under `dir` (a directory, or summary files) with irgate's
+/// reader: every format irgate reads, a benchmark that appears twice refused. A
+/// directory that does not exist holds no results.
+pub fn read_ir(dir: &Path) -> Result<BTreeMap<BenchId, IrResult>, ReadError> {
+    if !dir.exists() {
+        return Ok(BTreeMap::new());
     }
+    let results = irgate_core::read_results(&[dir.to_owned()], &ReadOptions::default())?;
     let mut out = BTreeMap::new();
-    for path in files {
-        let text = read_text(&path)?;
-        let (name, result) = parse_summary(&path, &text)?;
-        out.insert(name, result);
+    for r in results {
+        let ir = r.result.metrics.ir().ok_or_else(|| ReadError::NoIr {
+            path: r.file.clone(),
+        })?;
+        let callgrind_out = profile_beside(&r.file);
+        out.insert(
+            r.id,
+            IrResult {
+                ir,
+                duration_ns: r.duration_ns,
+                callgrind_out,
+                started_at: r.started_at,
+            },
+        );
     }
     Ok(out)
 }
 
-/// Parse one criterion result from its `benchmark.json` and `estimates.json` texts.
+/// Parse one criterion result from its `benchmark.json` and `estimates.json` texts,
+/// naming it in `suite`.
 pub fn parse_criterion(
+    suite: &SuiteId,
     bench_path: &Path,
     bench_text: &str,
     est_path: &Path,
     est_text: &str,
-) -> Result<(BenchName, WallResult), ReadError> {
+) -> Result<(BenchId, WallResult), ReadError> {
     let b: CriterionBenchmark = parse_json(bench_path, bench_text)?;
     let e: Estimates = parse_json(est_path, est_text)?;
-    let name = BenchName::new(
-        &b.group_id,
-        b.function_id.as_deref().unwrap_or(""),
-        b.value_str.as_deref().unwrap_or(""),
-    );
+    let id = BenchId::new(
+        suite.package.clone(),
+        suite.bench.clone(),
+        b.group_id,
+        b.function_id.unwrap_or_default(),
+        b.value_str,
+    )
+    .map_err(|e| ReadError::Name {
+        path: bench_path.to_owned(),
+        message: e.to_string(),
+    })?;
     Ok((
-        name,
+        id,
         WallResult {
             mean_ns: e.mean.point_estimate,
             median_ns: e.median.point_estimate,
@@ -348,13 +281,15 @@ pub fn parse_criterion(
     ))
 }
 
-/// Read every criterion result (`*/new/benchmark.json`) under `dir`.
-pub fn read_wall(dir: &Path) -> Result<BTreeMap<BenchName, WallResult>, ReadError> {
+/// Read every criterion result (`*/new/benchmark.json`) under `dir`, naming each in
+/// `suite`. A benchmark that appears twice is an error.
+pub fn read_wall(dir: &Path, suite: &SuiteId) -> Result<BTreeMap<BenchId, WallResult>, ReadError> {
     let mut files = Vec::new();
     if dir.exists() {
         find_files(dir, "benchmark.json", &mut files)?;
     }
     let mut out = BTreeMap::new();
+    let mut seen: BTreeMap<BenchId, PathBuf> = BTreeMap::new();
     for bench_path in files {
         let Some(new_dir) = bench_path.parent() else {
             continue;
@@ -363,47 +298,51 @@ pub fn read_wall(dir: &Path) -> Result<BTreeMap<BenchName, WallResult>, ReadErro
             continue;
         }
         let est_path = new_dir.join("estimates.json");
-        let (name, result) = parse_criterion(
+        let (id, result) = parse_criterion(
+            suite,
             &bench_path,
             &read_text(&bench_path)?,
             &est_path,
             &read_text(&est_path)?,
         )?;
-        out.insert(name, result);
+        if let Some(first) = seen.insert(id.clone(), bench_path.clone()) {
+            return Err(ReadError::Duplicate {
+                id: id.key_in_suite(),
+                first,
+                second: bench_path,
+            });
+        }
+        out.insert(id, result);
     }
     Ok(out)
 }
 
+/// The fingerprint as flat key/value strings: its fields that are known, its `extra`
+/// entries and its canary's counts, each under its own name.
+pub fn flatten_environment(env: &Environment) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in &env.canary {
+        out.insert(k.clone(), v.to_string());
+    }
+    for (k, v) in env.fields() {
+        if let Some(v) = v {
+            out.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    for (k, v) in &env.extra {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
 /// Read a run's facts as flat key/value strings: the fingerprint `environment.json`
-/// written by `irgate env` (its `extra` table flattened into the top level) and
-/// `run.toml` written by `ci/bench`. A missing file contributes nothing.
+/// written by `irgate env` (read with irgate's loader, see [`flatten_environment`])
+/// and `run.toml` written by `irgate bench`. A missing file contributes nothing.
 pub fn read_environment(dir: &Path) -> Result<BTreeMap<String, String>, ReadError> {
     let mut out = BTreeMap::new();
     let json_path = dir.join("environment.json");
     if json_path.exists() {
-        let text = read_text(&json_path)?;
-        let value: serde_json::Value = parse_json(&json_path, &text)?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(ReadError::Json {
-                path: json_path,
-                line: 1,
-                column: 1,
-                message: "expected a JSON object".to_owned(),
-            });
-        };
-        for (k, v) in map {
-            match v {
-                serde_json::Value::Object(extra) => {
-                    for (k, v) in extra {
-                        out.insert(k, json_scalar(v));
-                    }
-                }
-                serde_json::Value::Null => {}
-                v => {
-                    out.insert(k, json_scalar(v));
-                }
-            }
-        }
+        out = flatten_environment(&irgate_core::env::load(&json_path)?);
     }
     let toml_path = dir.join("run.toml");
     if toml_path.exists() {
@@ -423,20 +362,12 @@ pub fn read_environment(dir: &Path) -> Result<BTreeMap<String, String>, ReadErro
     Ok(out)
 }
 
-/// A JSON value as the text a table cell shows.
-fn json_scalar(v: serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    }
-}
-
-/// Read a run directory: `gungraun/`, `criterion/`, `environment.json` and `run.toml`. At least
-/// one suite must have results.
-pub fn read_run(dir: &Path) -> Result<Run, ReadError> {
+/// Read a run directory: `gungraun/`, `criterion/` (named in `suite`),
+/// `environment.json` and `run.toml`. At least one suite must have results.
+pub fn read_run(dir: &Path, suite: &SuiteId) -> Result<Run, ReadError> {
     let run = Run {
         ir: read_ir(&dir.join("gungraun"))?,
-        wall: read_wall(&dir.join("criterion"))?,
+        wall: read_wall(&dir.join("criterion"), suite)?,
         environment: read_environment(dir)?,
     };
     if run.ir.is_empty() && run.wall.is_empty() {
@@ -455,42 +386,93 @@ mod tests {
     const BENCH: &str = include_str!("../tests/fixtures/criterion_benchmark.json");
     const ESTIMATES: &str = include_str!("../tests/fixtures/criterion_estimates.json");
 
+    fn suite() -> SuiteId {
+        SuiteId {
+            package: "scarab-plugins".to_owned(),
+            bench: "ir".to_owned(),
+        }
+    }
+
+    /// `text` as the summary of `dispatch/output/noop` in a run directory.
+    fn summary_dir(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir
+            .path()
+            .join("gungraun/scarab-plugins/ir/dispatch/output.noop");
+        std::fs::create_dir_all(&s).unwrap();
+        std::fs::write(s.join("summary.json"), text).unwrap();
+        let gungraun = dir.path().join("gungraun");
+        (dir, gungraun)
+    }
+
     #[test]
     fn reads_ir_and_name_from_a_v7_summary() {
-        let (name, r) = parse_summary(Path::new("s.json"), SUMMARY).unwrap();
-        assert_eq!(name.to_string(), "dispatch/output/noop");
+        let (_dir, gungraun) = summary_dir(SUMMARY);
+        let ir = read_ir(&gungraun).unwrap();
+        let (name, r) = ir.iter().next().unwrap();
+        assert_eq!(name.key_in_suite(), "dispatch/output/noop");
         assert_eq!(r.ir, 2121);
         assert_eq!(r.duration_ns, Some(732_240_396));
     }
 
     #[test]
     fn rejects_other_schema_versions_naming_the_file() {
-        let text = SUMMARY.replace("\"version\": \"7\"", "\"version\": \"6\"");
-        let err = parse_summary(Path::new("old/summary.json"), &text).unwrap_err();
+        // Version 6 is iai-callgrind's, which irgate also reads; 8 is one it does not.
+        let text = SUMMARY.replace("\"version\": \"7\"", "\"version\": \"8\"");
+        let (_dir, gungraun) = summary_dir(&text);
+        let err = read_ir(&gungraun).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("old/summary.json"), "{msg}");
-        assert!(msg.contains("version 6"), "{msg}");
+        assert!(msg.contains("output.noop/summary.json"), "{msg}");
+        assert!(msg.contains("version \"8\""), "{msg}");
     }
 
     #[test]
     fn a_summary_without_ir_is_an_error() {
         let text = SUMMARY.replace("\"Ir\"", "\"Dr\"");
-        let err = parse_summary(Path::new("x.json"), &text).unwrap_err();
-        assert!(matches!(err, ReadError::NoIr { .. }), "{err}");
+        let (_dir, gungraun) = summary_dir(&text);
+        let err = read_ir(&gungraun).unwrap_err();
+        assert!(
+            matches!(err, ReadError::Ir(irgate_core::ReadError::Shape { .. })),
+            "{err}"
+        );
+        assert!(err.to_string().contains("no Callgrind `Ir` value"), "{err}");
     }
 
     #[test]
     fn bad_json_names_file_line_and_column() {
-        let err = parse_summary(Path::new("bad.json"), "{\n  \"version\": }").unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "{\n  \"version\": }").unwrap();
+        let err = read_ir(&bad).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("bad.json: line 2, column"), "{msg}");
+        assert!(msg.starts_with(&format!("{}:2:", bad.display())), "{msg}");
+    }
+
+    #[test]
+    fn the_same_benchmark_twice_is_an_error_naming_both_files() {
+        let (dir, gungraun) = summary_dir(SUMMARY);
+        let again = dir
+            .path()
+            .join("gungraun/scarab-plugins/ir/dispatch/output.noop-again");
+        std::fs::create_dir_all(&again).unwrap();
+        std::fs::write(again.join("summary.json"), SUMMARY).unwrap();
+        let err = read_ir(&gungraun).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("appears twice"), "{msg}");
+        assert!(msg.contains("output.noop-again"), "{msg}");
     }
 
     #[test]
     fn reads_criterion_estimates() {
-        let (name, w) =
-            parse_criterion(Path::new("b.json"), BENCH, Path::new("e.json"), ESTIMATES).unwrap();
-        assert_eq!(name.to_string(), "loading/fzb/minimal");
+        let (name, w) = parse_criterion(
+            &suite(),
+            Path::new("b.json"),
+            BENCH,
+            Path::new("e.json"),
+            ESTIMATES,
+        )
+        .unwrap();
+        assert_eq!(name.key_in_suite(), "loading/fzb/minimal");
         assert!((w.mean_ns - 15234.5).abs() < 1e-9);
         assert!((w.median_ns - 15100.25).abs() < 1e-9);
         assert!(w.mean_lower_ns < w.mean_ns && w.mean_ns < w.mean_upper_ns);
@@ -499,18 +481,23 @@ mod tests {
     #[test]
     fn names_parse_and_print_the_same() {
         for s in ["a/b/c", "a/b"] {
-            assert_eq!(BenchName::parse(s).unwrap().to_string(), s);
+            assert_eq!(
+                crate::layout::bench_id(&suite(), s).unwrap().key_in_suite(),
+                s
+            );
         }
-        assert!(BenchName::parse("nogroup").is_none());
+        assert!(crate::layout::bench_id(&suite(), "nogroup").is_err());
     }
 
     #[test]
     fn reads_a_run_directory_and_fails_closed_on_an_empty_one() {
         let dir = tempfile::tempdir().unwrap();
-        let err = read_run(dir.path()).unwrap_err();
+        let err = read_run(dir.path(), &suite()).unwrap_err();
         assert!(matches!(err, ReadError::Empty { .. }), "{err}");
 
-        let s = dir.path().join("gungraun/pkg/ir/dispatch/output.noop");
+        let s = dir
+            .path()
+            .join("gungraun/scarab-plugins/ir/dispatch/output.noop");
         std::fs::create_dir_all(&s).unwrap();
         std::fs::write(s.join("summary.json"), SUMMARY).unwrap();
         std::fs::write(s.join("callgrind.output.noop.out"), "").unwrap();
@@ -530,7 +517,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("run.toml"), "benchmarks = 84\n").unwrap();
 
-        let run = read_run(dir.path()).unwrap();
+        let run = read_run(dir.path(), &suite()).unwrap();
         assert_eq!(run.ir.len(), 1);
         assert_eq!(run.wall.len(), 1);
         let ir = run.ir.values().next().unwrap();
@@ -543,5 +530,13 @@ mod tests {
         assert_eq!(run.environment["preload"], "none");
         assert!(!run.environment.contains_key("cpu_model"));
         assert_eq!(run.environment["benchmarks"], "84");
+    }
+
+    #[test]
+    fn an_environment_file_that_is_no_fingerprint_is_an_error_naming_it() {
+        let (dir, _) = summary_dir(SUMMARY);
+        std::fs::write(dir.path().join("environment.json"), r#"{"glibcc": "x"}"#).unwrap();
+        let err = read_run(dir.path(), &suite()).unwrap_err();
+        assert!(err.to_string().contains("environment.json"), "{err}");
     }
 }
