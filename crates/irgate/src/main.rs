@@ -529,9 +529,7 @@ fn run(cli: Cli) -> Result<u8> {
             exit_status,
             look,
         } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let c = Comparison::from_json(&text).with_context(|| format!("{}", file.display()))?;
+            let c = Comparison::load(&file)?;
             let rendered = render_as(&c, format, output.is_some(), &look);
             emit(output.as_deref(), &rendered)?;
             Ok(if exit_status {
