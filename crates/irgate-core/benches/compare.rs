@@ -91,8 +91,16 @@ fn write_pipeline_inputs(dir: &std::path::Path) {
         &irgate_core::ReadOptions::default(),
     )
     .unwrap();
-    irgate_core::baseline::accept(&dir.join("baselines"), &run, None, &Provenance::default())
-        .unwrap();
+    irgate_core::baseline::accept(
+        &dir.join("baselines"),
+        &run,
+        &irgate_core::baseline::AcceptOptions {
+            only: None,
+            provenance: &Provenance::default(),
+            metrics: &irgate_core::baseline::default_metrics(),
+        },
+    )
+    .unwrap();
 }
 
 /// `irgate compare --format json` minus process start and argument parsing.

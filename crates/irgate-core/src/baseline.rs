@@ -46,6 +46,11 @@ pub const BASELINE_SCHEMA_VERSION: u32 = 1;
 /// host's cache geometry and are left out unless asked for).
 pub const DEFAULT_METRICS: [&str; 3] = ["Ir", "Dr", "Dw"];
 
+/// [`DEFAULT_METRICS`] as owned names, for [`AcceptOptions::metrics`].
+pub fn default_metrics() -> Vec<String> {
+    DEFAULT_METRICS.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Why baselines could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -515,28 +520,9 @@ pub fn plan_accept(
     Ok(out)
 }
 
-/// Accepts `run` into the baselines in `dir` (created when absent), writing each file
-/// atomically. Stores [`DEFAULT_METRICS`]. Returns the written paths.
+/// Accepts `run` into the baselines in `dir` (created when absent) under `options`,
+/// writing each file atomically. Returns the written paths.
 pub fn accept(
-    dir: &Path,
-    run: &Run,
-    only: Option<&GlobSet>,
-    provenance: &Provenance,
-) -> Result<Vec<PathBuf>, BaselineError> {
-    let metrics: Vec<String> = DEFAULT_METRICS.iter().map(|s| (*s).to_owned()).collect();
-    accept_with(
-        dir,
-        run,
-        &AcceptOptions {
-            only,
-            provenance,
-            metrics: &metrics,
-        },
-    )
-}
-
-/// [`accept`] with explicit options.
-pub fn accept_with(
     dir: &Path,
     run: &Run,
     options: &AcceptOptions<'_>,

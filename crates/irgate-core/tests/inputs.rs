@@ -372,7 +372,19 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
         accepted_by: "a".into(),
         reason: "first".into(),
     };
-    let written = baseline::accept(dir.path(), &run, None, &prov).unwrap();
+    let metrics = baseline::default_metrics();
+    let accept = |run: &irgate_core::Run, only: Option<&globset::GlobSet>| {
+        baseline::accept(
+            dir.path(),
+            run,
+            &baseline::AcceptOptions {
+                only,
+                provenance: &prov,
+                metrics: &metrics,
+            },
+        )
+    };
+    let written = accept(&run, None).unwrap();
     assert_eq!(written.len(), 1);
     let text = std::fs::read_to_string(&written[0]).unwrap();
     assert!(text.contains("Ir = 70021"), "{text}");
@@ -406,7 +418,7 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
         r.metrics.insert("Ir", ir + 1000);
     }
     let only = irgate_core::policy::id_globset(&["**/scaled".into()]).unwrap();
-    baseline::accept(dir.path(), &run2, Some(&only), &prov).unwrap();
+    accept(&run2, Some(&only)).unwrap();
     let set = baseline::load_dir(dir.path()).unwrap();
     let b = set.suites.values().next().unwrap();
     assert_eq!(b.benchmarks["compute/scaled"].ir(), Some(71_021));
@@ -414,8 +426,8 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
 
     // Nothing matching --only, and an empty run, are refused.
     let none = irgate_core::policy::id_globset(&["nothing/**".into()]).unwrap();
-    assert!(baseline::accept(dir.path(), &run2, Some(&none), &prov).is_err());
-    assert!(baseline::accept(dir.path(), &irgate_core::Run::default(), None, &prov).is_err());
+    assert!(accept(&run2, Some(&none)).is_err());
+    assert!(accept(&irgate_core::Run::default(), None).is_err());
 }
 
 #[test]

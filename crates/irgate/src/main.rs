@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use irgate_core::baseline::{self, AcceptOptions, Provenance, DEFAULT_METRICS};
+use irgate_core::baseline::{self, AcceptOptions, Provenance};
 use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
 use irgate_core::policy::PolicySource;
@@ -490,10 +490,9 @@ fn run(cli: Cli) -> Result<u8> {
             let scope = Scope::new(&only, false).context("bad --only glob")?;
             let run = read_run(&inputs).map_err(|(e, _)| e)?;
             let provenance = Provenance::now(reason, commit, accepted_by);
-            let mut metrics: Vec<String> =
-                DEFAULT_METRICS.iter().map(|s| (*s).to_owned()).collect();
+            let mut metrics = baseline::default_metrics();
             metrics.extend(metric);
-            let written = baseline::accept_with(
+            let written = baseline::accept(
                 &inputs.baselines,
                 &run,
                 &AcceptOptions {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use irgate_core::baseline::{plan_accept, AcceptOptions, PlannedFile, DEFAULT_METRICS};
+use irgate_core::baseline::{plan_accept, AcceptOptions, PlannedFile};
 use irgate_core::{BaselineSet, Provenance, Run};
 
 use super::contents::ExistingFile;
@@ -145,7 +145,7 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
         accepted_by: request.actor.clone(),
         reason: reason.to_string(),
     };
-    let metrics: Vec<String> = DEFAULT_METRICS.iter().map(|s| (*s).to_string()).collect();
+    let metrics = irgate_core::baseline::default_metrics();
     let files = plan_accept(
         facts.baselines,
         &run,
