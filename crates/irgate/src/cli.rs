@@ -1,0 +1,333 @@
+//! The command line of `irgate`: its subcommands, their options and their help.
+//! Parsing only; `main.rs` runs what was asked.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use irgate_core::bench::{self, doctor};
+use irgate_core::render::Format;
+
+pub(crate) const AFTER_HELP: &str = "\
+Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
+environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
+
+Typical use (in this repository ci/bench and ci/gate do these steps; the pinned
+GLIBC_TUNABLES value and the reasons for it are in docs/BENCHMARK_GUIDE.md):
+  TUNABLES='<the pinned value>'   # gungraun-runner clears the environment: pass it on
+  rm -rf target/gungraun          # no stale summaries from earlier runs
+  cargo bench -- --save-summary=json --envs=GLIBC_TUNABLES=\"$TUNABLES\"
+  irgate env --glibc-tunables \"$TUNABLES\" --output target/irgate/env.json
+  irgate compare --baselines baselines --env target/irgate/env.json \\
+      --save-json target/irgate/comparison.json target/gungraun";
+
+/// CI regression gate for instruction-count benchmarks (Gungraun / iai-callgrind).
+#[derive(Parser, Debug)]
+#[command(name = "irgate", version, about, after_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Cmd {
+    /// Print (or write) this machine's environment fingerprint as JSON.
+    ///
+    /// Records valgrind, runner, rustc, target, glibc, GLIBC_TUNABLES (from this
+    /// process's environment: run it with the value the benchmarks get), CPU model, the
+    /// CPU flags glibc's ifunc choice depends on, and the cache geometry.
+    Env {
+        /// Write the fingerprint to FILE instead of stdout (atomically).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The cache geometry passed to Callgrind, when pinned
+        /// (e.g. "--I1=32768,8,64 --D1=32768,8,64 --LL=8388608,16,64").
+        #[arg(long, value_name = "GEOMETRY")]
+        cache: Option<String>,
+        /// The gungraun-runner executable (default: $GUNGRAUN_RUNNER, PATH, ~/.cargo/bin).
+        #[arg(long, value_name = "PATH")]
+        runner: Option<PathBuf>,
+        /// The valgrind executable.
+        #[arg(long, value_name = "PATH", default_value = "valgrind")]
+        valgrind: PathBuf,
+        /// The target triple the benchmarks are built for (default: rustc's host).
+        #[arg(long, value_name = "TRIPLE")]
+        target: Option<String>,
+        /// The GLIBC_TUNABLES value the benchmarks run with (default: this process's
+        /// GLIBC_TUNABLES, empty when unset).
+        #[arg(long, value_name = "VALUE")]
+        glibc_tunables: Option<String>,
+        /// A further fact the instruction counts depend on, recorded and compared as
+        /// `extra.KEY` (repeatable; KEY is a-z, 0-9, _; e.g.
+        /// `--extra callgrind_args=--cache-sim=no`).
+        #[arg(long, value_name = "KEY=VALUE")]
+        extra: Vec<String>,
+    },
+    /// Compare benchmark results with the committed baselines and judge them.
+    Compare {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The policy file. Default: ./irgate.toml when it exists, else built-in defaults.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Output format for stdout (or --output): terminal, markdown or json.
+        #[arg(long, default_value = "terminal", value_parser = parse_format)]
+        format: Format,
+        /// Write the rendered output to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also write the JSON comparison to FILE (also when the gate cannot judge).
+        #[arg(long, value_name = "FILE")]
+        save_json: Option<PathBuf>,
+        /// Also write the markdown rendering to FILE (e.g. $GITHUB_STEP_SUMMARY).
+        #[arg(long, value_name = "FILE")]
+        save_markdown: Option<PathBuf>,
+        /// Judge only benchmarks whose id matches GLOB (repeatable; `*` stays within
+        /// one `/` part, `**` crosses parts), in the run and in the baselines alike, so
+        /// that a partial run does not report the rest as Missing.
+        #[arg(long, value_name = "GLOB")]
+        only: Vec<String>,
+        /// The run is a deliberate part of the suite (e.g. `ci/gate --filter`): judge
+        /// only the benchmarks it has, so baselines without a result are not Missing.
+        #[arg(long)]
+        partial: bool,
+        #[command(flatten)]
+        look: Look,
+    },
+    /// Write the current results into the baselines (only the benchmarks named).
+    ///
+    /// Refuses an empty run and any result that cannot be read. With --only, touches
+    /// only matching benchmarks and refuses to mix environments in one baseline file.
+    Accept {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Why these numbers are right (recorded in the baseline files).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Accept only benchmarks whose id matches GLOB (repeatable; `*` stays within
+        /// one `/`-separated part, `**` crosses parts).
+        #[arg(long, value_name = "GLOB")]
+        only: Vec<String>,
+        /// The commit the results come from (default: $GITHUB_SHA, else `git rev-parse HEAD`).
+        #[arg(long, value_name = "SHA")]
+        commit: Option<String>,
+        /// Who accepts (default: $GITHUB_ACTOR, else $USER).
+        #[arg(long, value_name = "NAME")]
+        accepted_by: Option<String>,
+        /// Metrics to store besides Ir (repeatable; default: Dr, Dw when recorded).
+        #[arg(long, value_name = "NAME")]
+        metric: Vec<String>,
+    },
+    /// Inspect the committed baselines.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCmd,
+    },
+    /// Re-render a saved JSON comparison.
+    Report {
+        /// The comparison JSON written by `compare --save-json` or `--format json`.
+        file: PathBuf,
+        /// Output format: terminal, markdown or json.
+        #[arg(long, default_value = "markdown", value_parser = parse_format)]
+        format: Format,
+        /// Write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Exit with the comparison's gate code (0/1/2) instead of 0.
+        #[arg(long)]
+        exit_status: bool,
+        #[command(flatten)]
+        look: Look,
+    },
+    /// Run a workspace's Callgrind benchmarks in the pinned environment.
+    ///
+    /// Finds the bench targets that use gungraun (cargo metadata), checks that the
+    /// runner has the library's exact version, chooses GLIBC_TUNABLES for this glibc,
+    /// builds the entropy preload and the canary, runs each bench binary from a fixed
+    /// directory (so counts do not follow the checkout path) and writes a run directory
+    /// with the summaries and environment.json, ready for `compare` and `accept`.
+    #[command(after_help = BENCH_AFTER_HELP)]
+    Bench {
+        #[command(flatten)]
+        args: BenchArgs,
+    },
+    /// Measure how much each benchmark moves under the known false-alarm sources.
+    ///
+    /// Runs the suite once, then once per variation: `rerun` (the same again),
+    /// `relocate` (the tree copied to a path 64 characters longer, built and run there),
+    /// `env` (256 extra environment variables, one of 64 KiB) and `no-preload` (without
+    /// the entropy preload). Reports per benchmark the Ir change under each, and marks
+    /// (!) changes that reach half the benchmark's threshold.
+    Doctor {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// The variations to try, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "rerun,relocate,env,no-preload"
+        )]
+        sources: Vec<String>,
+        /// Where the runs and the relocated copy go (default: target/irgate/doctor).
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+        /// The policy whose thresholds mark the risky changes (default: ./irgate.toml).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// How many characters longer the relocated checkout's path is.
+        #[arg(long, value_name = "N", default_value_t = doctor::RELOCATE_BY)]
+        relocate_by: usize,
+        /// Exit 1 when any benchmark moved under any of the chosen variations.
+        #[arg(long)]
+        fail_on_move: bool,
+        /// Also write the findings as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Talk to GitHub: post a verdict, handle an event, or run the webhook service.
+    ///
+    /// See docs/GITHUB.md for set-up, credentials and permissions.
+    #[cfg(feature = "github")]
+    #[command(subcommand)]
+    Github(crate::github::GithubCommand),
+}
+
+pub(crate) const BENCH_AFTER_HELP: &str = "\
+Exit codes: 0 the run finished, 2 it could not be made (no runner, a runner at another
+version than the library, no valgrind, a glibc outside the tunables table without
+--glibc-tunables, a canary that cannot run, a failed build or benchmark).
+
+The process start is pinned: GLIBC_TUNABLES switches off every hwcap glibc's string
+ifunc selectors test (per glibc version), a preload fixes getrandom/time/clock_gettime,
+Callgrind runs with --cache-sim=no, and each bench binary runs from /tmp/irgate/run/.
+
+Example:
+  irgate bench --out target/irgate/run
+  irgate compare --baselines baselines target/irgate/run";
+
+/// What `bench` and `doctor` run.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// A directory inside the cargo workspace.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) workspace: PathBuf,
+    /// Only this package's suites (repeatable).
+    #[arg(long, short = 'p', value_name = "PACKAGE")]
+    pub(crate) package: Vec<String>,
+    /// Only this bench target (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) bench: Vec<String>,
+    /// Only benchmarks whose `group/function/id` matches GLOB (`*` any text); a
+    /// pattern without `*` or `?` matches as a prefix.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) filter: Option<String>,
+    /// The run directory.
+    #[arg(long, value_name = "DIR", default_value = "target/irgate/run")]
+    pub(crate) out: PathBuf,
+    /// The runner executable (default: gungraun-runner on PATH, then ~/.cargo/bin).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) runner: Option<PathBuf>,
+    /// The valgrind executable.
+    #[arg(long, value_name = "PATH", default_value = "valgrind")]
+    pub(crate) valgrind: PathBuf,
+    /// Use this GLIBC_TUNABLES value instead of the pinned one for this glibc.
+    #[arg(long, value_name = "VALUE", env = "IRGATE_GLIBC_TUNABLES")]
+    pub(crate) glibc_tunables: Option<String>,
+    /// Run without the entropy preload (experiments only; recorded as preload = none).
+    #[arg(long)]
+    pub(crate) no_preload: bool,
+    /// Simulate caches with a pinned geometry (for gating on cache metrics).
+    #[arg(long)]
+    pub(crate) cache_sim: bool,
+    /// Benchmarks to run at once (counts do not depend on it).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    pub(crate) jobs: usize,
+    /// Pass --locked to cargo.
+    #[arg(long)]
+    pub(crate) locked: bool,
+    /// Where the preload and canary builds are kept (default: $IRGATE_CACHE_DIR,
+    /// $XDG_CACHE_HOME/irgate or ~/.cache/irgate).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Arguments for the harness itself (after --).
+    #[arg(last = true, value_name = "HARNESS_ARGS")]
+    pub(crate) harness_args: Vec<String>,
+}
+
+impl BenchArgs {
+    pub(crate) fn options(&self) -> bench::BenchOptions {
+        bench::BenchOptions {
+            workspace: self.workspace.clone(),
+            packages: self.package.clone(),
+            benches: self.bench.clone(),
+            filter: self.filter.clone(),
+            out: self.out.clone(),
+            runner: self.runner.clone(),
+            valgrind: self.valgrind.clone(),
+            glibc_tunables: self.glibc_tunables.clone(),
+            no_preload: self.no_preload,
+            cache_sim: self.cache_sim,
+            jobs: self.jobs.max(1),
+            locked: self.locked,
+            cache_dir: self.cache_dir.clone(),
+            harness_args: self.harness_args.clone(),
+            ..bench::BenchOptions::default()
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BaselineCmd {
+    /// Print what the baselines hold.
+    Show {
+        /// The baseline directory.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        baselines: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where results and baselines come from.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Inputs {
+    /// The baseline directory (one <package>/<bench>.toml per bench target).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) baselines: PathBuf,
+    /// The environment fingerprint of the run: the JSON of `irgate env --output`.
+    /// Default: the `environment.json` that `irgate bench` left in (or beside) a
+    /// results directory, else captured now, on this machine (without extras).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) env: Option<PathBuf>,
+    /// The repository root, to name bench source files relative to it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo_root: PathBuf,
+    /// Result directories (searched recursively for summary.json) or files (a
+    /// summary.json or the `--output-format=json` stream). Shards are merged; a
+    /// benchmark present twice is an error.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub(crate) results: Vec<PathBuf>,
+}
+
+/// Presentation options.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Look {
+    /// Colour: auto follows NO_COLOR and whether stdout is a terminal.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub(crate) color: ColorArg,
+    /// List unchanged benchmarks in the terminal table too.
+    #[arg(long)]
+    pub(crate) show_unchanged: bool,
+}
+
+/// `--format`'s value, with the possible values listed on error.
+pub(crate) fn parse_format(s: &str) -> std::result::Result<Format, String> {
+    s.parse()
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
