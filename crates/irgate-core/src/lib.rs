@@ -1,9 +1,11 @@
-//! The comparator: reads benchmark results, compares them with baselines under a policy,
-//! renders verdicts. No network, no async.
+//! The gate: runs a workspace's Callgrind benchmarks in a pinned environment, reads
+//! their results, compares them with baselines under a policy, renders verdicts. No
+//! network, no async.
 //!
 //! Data flows one way:
-//! summaries on disk → [`read`] → [`Run`] → [`compare()`] against a [`BaselineSet`] under a
-//! [`Policy`] → [`Comparison`] → [`render`] (terminal, markdown, JSON).
+//! [`bench`](mod@bench) (pinned run, [`glibc`], [`env`](mod@env)) → run directory → [`read`] → [`Run`] →
+//! [`compare()`] against a [`BaselineSet`] under a [`Policy`], within a [`Scope`] →
+//! [`Comparison`] → [`render`] (terminal, markdown, JSON) → the bot (`irgate-github`).
 //!
 //! The gate fails closed: an empty run, a missing or empty baseline directory, and an
 //! unreadable summary are errors ([`Gate::CouldNotJudge`], exit code 2), never a pass.

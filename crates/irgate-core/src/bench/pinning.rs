@@ -2,7 +2,7 @@
 //! checkout path: the fixed execution directory, the entropy preload, the tunables and
 //! the Callgrind arguments.
 //!
-//! The measured process sees its own path (argv[0], which the harness copies onto the
+//! The measured process sees its own path (`argv[0]`, which the harness copies onto the
 //! heap before the benchmark runs, and the executable path on its stack), its
 //! environment and its arguments. `irgate bench` therefore runs a copy of each bench
 //! binary from one fixed directory, [`EXEC_DIR`], with the preload beside it, and passes
