@@ -5,10 +5,10 @@
 //! valgrind, other tunables and an edited canary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 
-use irgate_core::baseline::{self, BaselineSet, Provenance};
-use irgate_core::read::{read_paths, ReadOptions};
 use irgate_core::{compare, Comparison, Environment, Gate, Policy, Run, RunVerdict};
 
 fn fixture(name: &str) -> Environment {
@@ -38,36 +38,13 @@ fn epyc_without_avx512(mut e: Environment) -> Environment {
 }
 
 fn run_with(env: Environment) -> Run {
-    read_paths(
-        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7")],
-        env,
-        &ReadOptions::default(),
-    )
-    .unwrap()
-}
-
-fn baselines_of(run: &Run) -> BaselineSet {
-    let plan = baseline::plan_accept(
-        &BaselineSet::default(),
-        run,
-        &baseline::AcceptOptions {
-            only: None,
-            provenance: &Provenance::default(),
-            metrics: &[],
-        },
-    )
-    .unwrap();
-    BaselineSet::from_texts(
-        plan.iter()
-            .map(|f| (f.relative_path.as_path(), f.contents.as_str())),
-    )
-    .unwrap()
+    common::fixture_run(env)
 }
 
 /// Baselines made in `base`, judged against the same counts measured in `current`
 /// (optionally with the first benchmark moved by `move_pct` percent).
 fn judge(base: Environment, current: Environment, move_pct: u64, policy: &Policy) -> Comparison {
-    let set = baselines_of(&run_with(base));
+    let set = common::accept_into_set(&run_with(base));
     let mut run = run_with(current);
     if move_pct > 0 {
         let r = run.benchmarks.values_mut().next().unwrap();

@@ -2,10 +2,9 @@
 //! the escaping and size promises of the markdown renderer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+mod common;
 
-use irgate_core::baseline::{self, Baseline, BaselineSet, Provenance};
-use irgate_core::read::{read_paths, ReadOptions};
+use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
 use irgate_core::render::{markdown, terminal, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare, BenchResult, Comparison, Environment, Metrics, Policy, Run};
 
@@ -26,36 +25,13 @@ fn env() -> Environment {
 }
 
 fn real_run() -> Run {
-    read_paths(
-        &[Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v7")],
-        env(),
-        &ReadOptions::default(),
-    )
-    .unwrap()
-}
-
-fn accept_into_set(run: &Run) -> BaselineSet {
-    let plan = baseline::plan_accept(
-        &BaselineSet::default(),
-        run,
-        &baseline::AcceptOptions {
-            only: None,
-            provenance: &Provenance::default(),
-            metrics: &[],
-        },
-    )
-    .unwrap();
-    BaselineSet::from_texts(
-        plan.iter()
-            .map(|f| (f.relative_path.as_path(), f.contents.as_str())),
-    )
-    .unwrap()
+    common::fixture_run(env())
 }
 
 /// The real run against itself with `compute/scaled` 1% more expensive.
 fn real_comparison() -> Comparison {
     let base = real_run();
-    let set = accept_into_set(&base);
+    let set = common::accept_into_set(&base);
     let mut run = base.clone();
     for (id, r) in &mut run.benchmarks {
         if id.function() == "scaled" {
