@@ -207,16 +207,15 @@ impl Repo {
 }
 
 /// Finds this commit's latest "irgate" check run made by irgate (name
-/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any: its id and the run
-/// as GitHub sent it.
+/// "irgate" and `external_id` [`EXTERNAL_ID`]), if any.
 pub async fn find_check_run(
     client: &GithubClient,
     repo: &Repo,
     sha: &str,
-) -> Result<Option<(u64, Value)>, ApiError> {
+) -> Result<Option<CheckRun>, ApiError> {
     Ok(latest_check_run(client, repo, sha)
         .await?
-        .map(|(run, raw)| (run.id, raw)))
+        .map(|(run, _)| run))
 }
 
 /// [`find_check_run`], with the fields irgate reads decoded.
@@ -424,9 +423,9 @@ async fn create_check_run(
                 return Ok(created.id);
             }
             Err(ApiError::Ambiguous { reason, .. }) => {
-                if let Some((id, _)) = find_check_run(client, repo, sha).await? {
-                    if Some(id) != before {
-                        return Ok(id);
+                if let Some(run) = find_check_run(client, repo, sha).await? {
+                    if Some(run.id) != before {
+                        return Ok(run.id);
                     }
                 }
                 last = reason;

@@ -203,6 +203,17 @@ pub struct CheckRun {
     /// The pull requests whose head is this commit (empty for forks).
     #[serde(default, deserialize_with = "at::pull_requests")]
     pub pull_requests: Vec<PullRequestNumber>,
+    /// The run's output; its `text` holds the gate's results for small runs.
+    #[serde(default)]
+    pub output: Option<CheckRunOutput>,
+}
+
+/// A check run's `output`, as far as irgate reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct CheckRunOutput {
+    /// The details text; `null` when the run has none.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`; each run is kept as

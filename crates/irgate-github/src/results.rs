@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use irgate_core::comparison::ComparisonFileError;
 use irgate_core::Comparison;
-use serde_json::Value;
 
 use crate::check::{find_check_run, Repo};
 use crate::client::{ApiError, GithubClient};
@@ -117,19 +116,12 @@ impl ResultsSource {
                 }))
             }
             ResultsSource::CheckRun => {
-                let Some((id, run)) = find_check_run(client, repo, head_sha).await? else {
+                let Some(run) = find_check_run(client, repo, head_sha).await? else {
                     return Ok(None);
                 };
-                let text = run
-                    .pointer("/output/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let sha = run
-                    .get("head_sha")
-                    .and_then(Value::as_str)
-                    .unwrap_or(head_sha)
-                    .to_string();
-                match extract_results(text) {
+                let (id, sha) = (run.id, run.head_sha);
+                let text = run.output.and_then(|o| o.text).unwrap_or_default();
+                match extract_results(&text) {
                     None => Ok(None),
                     Some(Ok(comparison)) => Ok(Some(GateResults {
                         head_sha: sha,
