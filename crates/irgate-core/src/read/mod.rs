@@ -18,6 +18,7 @@
 
 mod find;
 mod id;
+mod stream;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -236,7 +237,7 @@ fn read_file_into(
             size,
         });
     }
-    parse_sequential(path, buf, options, cache)
+    parse_with(path, buf, options, cache)
 }
 
 /// Parses summary text (one object, or a stream of objects); `path` names it in errors.
@@ -254,7 +255,20 @@ pub fn parse_bytes(
     bytes: &[u8],
     options: &ReadOptions,
 ) -> Result<Vec<(BenchId, BenchResult)>, ReadError> {
-    parse_sequential(path, bytes, options, &mut SourceCache::new()).map(pairs)
+    parse_with(path, bytes, options, &mut SourceCache::new()).map(pairs)
+}
+
+/// Parses one summary or a stream: a large stream in parts ([`stream`]), else in one pass.
+fn parse_with(
+    path: &Path,
+    bytes: &[u8],
+    options: &ReadOptions,
+    cache: &mut SourceCache,
+) -> FileResult {
+    if let Some(out) = stream::parse_in_parts(path, bytes, options) {
+        return Ok(out);
+    }
+    parse_sequential(path, bytes, options, cache)
 }
 
 /// Parses one summary, or a stream of them, in one pass.
