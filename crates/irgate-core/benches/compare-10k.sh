@@ -24,7 +24,7 @@ bin=${IRGATE_BIN:-$target/release/irgate}
 
 rm -rf "$out/baselines"
 "$bin" accept --baselines "$out/baselines" --env "$out/env.json" \
-    --reason "10,000-summary timing fixture" --commit 0000000 --accepted-by bench \
+    --reason "10,000-summary timing fixture" --commit 0000000000000000000000000000000000000000 --accepted-by bench \
     "$out/summaries" >/dev/null
 
 cmd="$bin compare --baselines $out/baselines --env $out/env.json $out/summaries"

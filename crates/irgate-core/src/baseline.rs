@@ -28,6 +28,9 @@
 //! [benchmarks."dispatch/on_output/plain"]
 //! Ir = 12345
 //! ```
+//!
+//! (Over 600 lines: the file format, its reader, the accept plan and the atomic write
+//! belong together, since each keeps the others' promises; a third of it is tests.)
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -5,6 +5,9 @@
 //! [`Comparison::from_json`], which refuses other versions and inconsistent documents
 //! (counts or gate that do not follow from the per-benchmark entries), so a consumer can
 //! treat a comparison file as untrusted input.
+//!
+//! (Over 600 lines: the comparison types, their JSON form and its bounded loader mirror
+//! one documented format, `docs/COMPARISON_JSON.md`, and stay together.)
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,9 @@
 //! benchmark it names that is missing from the run stops the report with its name
 //! ([`Layout::check`]); wall-clock numbers of a run without the wall-clock suite
 //! are shown as "no wall-clock run".
+//!
+//! (Over 600 lines: each section of the report is computed here from the run, with the
+//! checks that make its claims true; the names and prose are data in `report.toml`.)
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -9,6 +9,9 @@
 //! with 422, so a test that forgets to look still fails. Answers are built
 //! from the description's example responses, with the fields the client reads
 //! (ids, bodies, logins, shas) filled in from the fake's state.
+//!
+//! (Over 600 lines: one fake server with its contract check, shared by every test of
+//! the bot.)
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,8 @@
 //! Sticky comment, check run, status fallback and fault handling against a
 //! contract-checking fake GitHub on loopback.
+//!
+//! (Over 600 lines: 29 end-to-end cases of posting, each a full exchange with the fake
+//! GitHub.)
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
