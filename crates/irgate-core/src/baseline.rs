@@ -102,6 +102,14 @@ pub enum BaselineError {
     /// Refused to accept: the run is empty or nothing matched.
     #[error("nothing to accept: {0}")]
     NothingToAccept(String),
+    /// The commit given for the provenance is not one.
+    #[error("--commit {rev:?}: {reason}")]
+    BadCommit {
+        /// What was given.
+        rev: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// Refused to accept: a partial accept would mix environments in one file.
     #[error("{path}: the run's environment differs from this baseline's ({fields}); accept the whole suite (without --only) to move it to the new environment")]
     MixedEnvironment {
@@ -110,6 +118,43 @@ pub enum BaselineError {
         /// The differing fields.
         fields: String,
     },
+}
+
+/// A commit as provenance stores it: a full object name, lower-case hex (40 digits for
+/// SHA-1 repositories, 64 for SHA-256). Anything else (a short sha, a branch, `HEAD`)
+/// is resolved with `git rev-parse --verify <rev>^{commit}` in the working directory,
+/// and refused when git cannot resolve it, so that a baseline never names a commit
+/// that cannot be found again.
+pub fn resolve_commit(rev: &str) -> Result<String, BaselineError> {
+    let rev = rev.trim();
+    let is_full = |s: &str| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_full(rev) {
+        return Ok(rev.to_ascii_lowercase());
+    }
+    let refused = |reason: String| BaselineError::BadCommit {
+        rev: rev.to_owned(),
+        reason,
+    };
+    if rev.is_empty() || rev.starts_with('-') {
+        return Err(refused("not a commit".into()));
+    }
+    let out = std::process::Command::new("git")
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .output()
+        .map_err(|e| refused(format!("it is not a full sha and git could not run: {e}")))?;
+    let full = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.status.success() && is_full(&full) {
+        Ok(full)
+    } else {
+        Err(refused(
+            "it is not a full sha (40 or 64 hex digits) and git cannot resolve it here".into(),
+        ))
+    }
 }
 
 /// Who accepted a baseline, when, from which commit, and why.
@@ -669,6 +714,22 @@ mod tests {
             ("unknown", "me")
         );
         assert_eq!(p.reason, "r");
+    }
+
+    #[test]
+    fn commits_are_full_shas() {
+        let sha = "0123456789ABCDEF0123456789abcdef01234567";
+        assert_eq!(
+            super::resolve_commit(sha).unwrap(),
+            sha.to_ascii_lowercase()
+        );
+        let sha256 = "a".repeat(64);
+        assert_eq!(super::resolve_commit(&sha256).unwrap(), sha256);
+        let forty_g = "g".repeat(40);
+        for bad in ["", "-n", "zzz-not-a-rev", "not a commit", forty_g.as_str()] {
+            let e = super::resolve_commit(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--commit {:?}:", bad.trim())), "{e}");
+        }
     }
 
     #[test]

@@ -258,3 +258,43 @@ fn markdown_rows_go_largest_change_first_so_truncation_keeps_the_worst() {
     let slightly = improved.find("a\\_slightly\\_better").unwrap();
     assert!(better < slightly, "{improved}");
 }
+
+#[test]
+fn tiny_changes_are_not_shown_as_zero_and_wide_numbers_keep_their_columns() {
+    let c = ir_comparison(
+        "wide",
+        [
+            ("pkg/wide/g/tiny", 1_000_000_000, 1_000_000_050),
+            ("pkg/wide/g/tiny_down", 1_000_000_000, 999_999_950),
+            ("pkg/wide/g/huge", 10, 18_000_000_000_000_000_000),
+        ],
+    );
+    let out = terminal(
+        &c,
+        &TerminalOptions {
+            color: false,
+            show_unchanged: true,
+        },
+    );
+    assert!(out.contains("+<0.01% (+50)"), "{out}");
+    assert!(out.contains("-<0.01% (-50)"), "{out}");
+    assert!(!out.contains("+0.00% (+50)"), "{out}");
+    // Every row's CHANGE cell ends at the same column as the header's.
+    let lines: Vec<&str> = out
+        .lines()
+        .take_while(|l| !l.starts_with("environment"))
+        .collect();
+    let end = lines[0].chars().count();
+    for l in &lines {
+        assert_eq!(l.chars().count(), end, "{out}");
+    }
+    let md = markdown(&c, &MarkdownOptions::default());
+    assert!(md.contains("+&lt;0.01% (+50)"), "{md}");
+    assert!(md.contains("(3 benchmarks"), "{md}");
+    let one = ir_comparison("one", [("pkg/one/g/f", 10, 10)]);
+    assert!(
+        markdown(&one, &MarkdownOptions::default()).contains("(1 benchmark, gated on Ir)"),
+        "{}",
+        markdown(&one, &MarkdownOptions::default())
+    );
+}

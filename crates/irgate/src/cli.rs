@@ -107,7 +107,8 @@ pub(crate) enum Cmd {
         /// one `/`-separated part, `**` crosses parts).
         #[arg(long, value_name = "GLOB")]
         only: Vec<String>,
-        /// The commit the results come from (default: $GITHUB_SHA, else `git rev-parse HEAD`).
+        /// The commit the results come from: a full sha, or a revision git resolves to
+        /// one (default: $GITHUB_SHA, else `git rev-parse HEAD`).
         #[arg(long, value_name = "SHA")]
         commit: Option<String>,
         /// Who accepts (default: $GITHUB_ACTOR, else $USER).
@@ -292,7 +293,7 @@ pub(crate) enum BaselineCmd {
 #[derive(clap::Args, Debug)]
 pub(crate) struct Inputs {
     /// The baseline directory (one <package>/<bench>.toml per bench target).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
     pub(crate) baselines: PathBuf,
     /// The environment fingerprint of the run: the JSON of `irgate env --output`.
     /// Default: the `environment.json` that `irgate bench` left in (or beside) a

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("irgate: error: {e:#}");
+            eprintln!("irgate: error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
@@ -140,8 +140,9 @@ fn run(cli: Cli) -> Result<u8> {
             let comparison = match judge(&inputs, policy.as_deref(), &scope) {
                 Ok(c) => c,
                 Err((e, env)) => {
-                    eprintln!("irgate: could not judge: {e:#}");
-                    let c = Comparison::could_not_judge(format!("{e:#}"), env.map(|b| *b));
+                    let text = error_text(&e);
+                    eprintln!("irgate: could not judge: {text}");
+                    let c = Comparison::could_not_judge(text, env.map(|b| *b));
                     save(&c)?;
                     if format == Format::Json {
                         emit(output.as_deref(), &c.to_json())?;
@@ -167,6 +168,10 @@ fn run(cli: Cli) -> Result<u8> {
             }
             let scope = Scope::new(&only, false).context("bad --only glob")?;
             let run = read_run(&inputs).map_err(|(e, _)| e)?;
+            let commit = commit
+                .as_deref()
+                .map(baseline::resolve_commit)
+                .transpose()?;
             let provenance = Provenance::now(reason, commit, accepted_by);
             let mut metrics = baseline::default_metrics();
             metrics.extend(metric);
@@ -216,6 +221,23 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
+}
+
+/// An error and its causes, each said once: the library's messages already name
+/// their cause (`cannot read x: No such file or directory`), so a cause whose text
+/// the message so far holds is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.is_empty() {
+            text = part;
+        } else if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 fn exit_code(code: i32) -> u8 {

@@ -47,7 +47,7 @@ fn accepted() -> (tempfile::TempDir, String, String) {
             "--reason",
             "test",
             "--commit",
-            "abc",
+            "abcabcabcabcabcabcabcabcabcabcabcabcabca",
             "--env",
             env.to_str().unwrap(),
             results.to_str().unwrap(),
@@ -310,7 +310,7 @@ fn accept_refuses_and_leaves_baselines_untouched() {
             "--reason",
             "r",
             "--commit",
-            "def",
+            "defdefdefdefdefdefdefdefdefdefdefdefdefd",
             "--env",
             env,
         ];
@@ -377,4 +377,107 @@ fn compare_only_judges_the_selected_part_of_run_and_baselines() {
     let out = compare_in(dir.path(), &env, &["--partial", partial]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains("memory/clone_64k"), "{}", text(&out));
+}
+
+#[test]
+fn io_errors_name_their_cause_once() {
+    let (dir, env, _) = accepted();
+    let out = compare_in(dir.path(), &env, &["no-such-results"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no-such-results"), "{}", text(&out));
+    assert_eq!(
+        text(&out).matches("(os error 2)").count(),
+        1,
+        "{}",
+        text(&out)
+    );
+    let out = irgate(
+        dir.path(),
+        &[
+            "compare",
+            "--baselines",
+            "baselines",
+            "--env",
+            "no-such-env.json",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no-such-env.json"), "{}", text(&out));
+    assert_eq!(
+        text(&out).matches("(os error 2)").count(),
+        1,
+        "{}",
+        text(&out)
+    );
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept",
+            "--baselines",
+            "b",
+            "--reason",
+            "r",
+            "--env",
+            &env,
+            "nothing",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        text(&out).matches("(os error 2)").count(),
+        1,
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn every_command_defaults_the_baselines_to_baselines() {
+    let (dir, env, results) = accepted();
+    let out = irgate(dir.path(), &["compare", "--env", &env, &results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept",
+            "--reason",
+            "again",
+            "--commit",
+            "0123456789abcdef0123456789abcdef01234567",
+            "--env",
+            &env,
+            &results,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("baselines"), "{}", text(&out));
+    let out = irgate(dir.path(), &["baseline", "show"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn accept_refuses_a_commit_that_is_not_a_full_sha() {
+    let (dir, env, results) = accepted();
+    let file = dir
+        .path()
+        .join("baselines/irgate-fixture-bench/fixture.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let out = irgate(
+        dir.path(),
+        &[
+            "accept", "--reason", "r", "--commit", "abc1234", "--env", &env, &results,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--commit \"abc1234\""),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "nothing written"
+    );
 }

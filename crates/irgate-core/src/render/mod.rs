@@ -77,6 +77,10 @@ pub(crate) fn change_text(b: &BenchComparison) -> String {
         None => return String::new(),
     };
     match b.change_pct {
+        // A change too small for two decimals still shows that it is not zero.
+        Some(p) if p != 0.0 && p.abs() < 0.005 => {
+            format!("{}<0.01% ({delta})", if p > 0.0 { '+' } else { '-' })
+        }
         Some(p) => format!("{p:+.2}% ({delta})"),
         None => format!("n/a ({delta})"),
     }
@@ -135,19 +139,35 @@ pub(crate) fn headline(c: &Comparison) -> String {
         return format!("irgate {outcome}");
     }
     format!(
-        "irgate {outcome}: {} regressed, {} improved, {} unchanged, {} new, {} missing ({} benchmarks, gated on {})",
+        "irgate {outcome}: {} regressed, {} improved, {} unchanged, {} new, {} missing ({}, gated on {})",
         n.regressed,
         n.improved,
         n.unchanged,
         n.new,
         n.missing,
-        n.total(),
+        count(n.total(), "benchmark"),
         c.metric
     )
 }
 
+/// `1 benchmark`, `2 benchmarks`: a count with its noun, singular for one.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(super::count(0, "benchmark"), "0 benchmarks");
+        assert_eq!(super::count(1, "benchmark"), "1 benchmark");
+        assert_eq!(super::count(2, "benchmark"), "2 benchmarks");
+    }
+
     #[test]
     fn thousands_groups_digits() {
         assert_eq!(super::thousands(0), "0");

@@ -74,14 +74,35 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
         .max()
         .unwrap_or(9)
         .max(9);
+    // Each number column is as wide as its widest cell, at least as wide as before
+    // (so that small runs keep their familiar layout) and never narrower than a value.
+    let cells: Vec<[String; 3]> = rows
+        .iter()
+        .map(|b| {
+            [
+                value_text(b.baseline),
+                value_text(b.current),
+                change_text(b),
+            ]
+        })
+        .collect();
+    let width = |i: usize, min: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(min)
+    };
+    let (w_base, w_cur, w_change) = (width(0, 15), width(1, 15), width(2, 22));
     let mut out = String::new();
     if !rows.is_empty() {
         out.push_str(&format!(
-            "{:<10} {:<w_name$} {:>15} {:>15} {:>22}\n",
+            "{:<10} {:<w_name$} {:>w_base$} {:>w_cur$} {:>w_change$}\n",
             "VERDICT", "BENCHMARK", "BASELINE", "CURRENT", "CHANGE"
         ));
     }
-    for (b, n) in rows.iter().zip(&names) {
+    for ((b, n), [base, cur, change]) in rows.iter().zip(&names).zip(&cells) {
         let style = match b.verdict {
             Verdict::Regressed => red,
             Verdict::Improved => green,
@@ -90,10 +111,7 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
         };
         let verdict = paint(&format!("{:<10}", b.verdict.as_str()), style, options.color);
         out.push_str(&format!(
-            "{verdict} {n:<w_name$} {:>15} {:>15} {:>22}\n",
-            value_text(b.baseline),
-            value_text(b.current),
-            change_text(b)
+            "{verdict} {n:<w_name$} {base:>w_base$} {cur:>w_cur$} {change:>w_change$}\n"
         ));
     }
     if let Some(e) = &c.environment {
