@@ -14,6 +14,25 @@ pub enum CompareError {
     /// The baselines have no benchmark.
     #[error("the baselines are empty: nothing to compare with (accept a run first)")]
     NoBaselines,
+    /// A policy override matches no benchmark of the run or the baselines: a typo
+    /// there would silently leave the benchmarks it meant under the defaults.
+    #[error("{}override `match = {pattern:?}` matches no benchmark in the run or the baselines{}", at.as_deref().map(|a| format!("{a}: ")).unwrap_or_default(), closest_text(closest))]
+    OverrideMatchesNothing {
+        /// Where the override is written.
+        at: Option<String>,
+        /// Its pattern.
+        pattern: String,
+        /// The benchmark ids closest to the pattern.
+        closest: Vec<String>,
+    },
+    /// The `--only` patterns left nothing of the run.
+    #[error("--only {}: the filter matched no benchmark of the run (ids look like `{example}`)", patterns.join(" --only "))]
+    ScopeMatchesNothing {
+        /// The patterns given.
+        patterns: Vec<String>,
+        /// An id of the run, to show the form.
+        example: String,
+    },
     /// A benchmark lacks the gated metric.
     #[error("benchmark {id}: the {side} has no `{metric}` value (gate on a metric that both record, or accept with --metric {metric})")]
     MetricAbsent {
@@ -24,6 +43,85 @@ pub enum CompareError {
         /// The metric.
         metric: String,
     },
+}
+
+fn closest_text(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; closest ids: {}", closest.join(", "))
+    }
+}
+
+/// How many similar ids an unmatched override's error suggests.
+const SUGGESTIONS: usize = 3;
+
+/// Refuses a policy override that matches no benchmark id of `run` or `baselines`,
+/// naming the closest ids.
+pub fn check_overrides(
+    run: &Run,
+    baselines: &BaselineSet,
+    policy: &Policy,
+) -> Result<(), CompareError> {
+    if policy.overrides.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = run
+        .benchmarks
+        .keys()
+        .cloned()
+        .chain(
+            baselines
+                .suites
+                .values()
+                .flat_map(|b| b.entries().map(|(id, _)| id)),
+        )
+        .map(|id| id.to_string())
+        .collect();
+    for o in &policy.overrides {
+        if ids.iter().any(|id| o.matches(id)) {
+            continue;
+        }
+        let mut scored: Vec<(f64, &String)> = ids
+            .iter()
+            .map(|id| (strsim::normalized_levenshtein(&o.pattern, id), id))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        scored.dedup_by(|a, b| a.1 == b.1);
+        return Err(CompareError::OverrideMatchesNothing {
+            at: o.at.clone(),
+            pattern: o.pattern.clone(),
+            closest: scored
+                .into_iter()
+                .take(SUGGESTIONS)
+                .map(|(_, id)| id.clone())
+                .collect(),
+        });
+    }
+    Ok(())
+}
+
+/// Compares the part of `run` and `baselines` in `scope` under `policy`. The policy's
+/// overrides are checked against the whole run and baselines first (an override for
+/// benchmarks outside the scope is not a typo); `run` and `baselines` are left scoped.
+pub fn compare_in_scope(
+    run: &mut Run,
+    baselines: &mut BaselineSet,
+    policy: &Policy,
+    scope: &crate::scope::Scope,
+) -> Result<Comparison, CompareError> {
+    if !run.is_empty() && !baselines.is_empty() {
+        check_overrides(run, baselines, policy)?;
+    }
+    let example = run.benchmarks.keys().next().map(ToString::to_string);
+    scope.apply(run, baselines);
+    if let (true, Some(example)) = (run.is_empty() && !scope.patterns.is_empty(), example) {
+        return Err(CompareError::ScopeMatchesNothing {
+            patterns: scope.patterns.clone(),
+            example,
+        });
+    }
+    compare_checked(run, baselines, policy)
 }
 
 /// Classifies one change under `rule`.
@@ -66,8 +164,21 @@ fn missing(
     }
 }
 
-/// Compares `run` with `baselines` under `policy`.
+/// Compares `run` with `baselines` under `policy`; an override that matches no
+/// benchmark is an error ([`check_overrides`]).
 pub fn compare(
+    run: &Run,
+    baselines: &BaselineSet,
+    policy: &Policy,
+) -> Result<Comparison, CompareError> {
+    if !run.is_empty() && !baselines.is_empty() {
+        check_overrides(run, baselines, policy)?;
+    }
+    compare_checked(run, baselines, policy)
+}
+
+/// [`compare`] without the override check.
+fn compare_checked(
     run: &Run,
     baselines: &BaselineSet,
     policy: &Policy,

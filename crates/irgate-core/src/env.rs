@@ -155,6 +155,15 @@ pub fn capture(options: &CaptureOptions) -> Environment {
     capture_with_tunables(options, std::env::var("GLIBC_TUNABLES").unwrap_or_default())
 }
 
+/// What a comparison records when the run left no fingerprint: this machine's facts,
+/// but no `GLIBC_TUNABLES`. Only the benchmark process saw that value; the comparing
+/// process's own environment says nothing about it, so it is recorded as unknown.
+pub fn capture_at_compare(options: &CaptureOptions) -> Environment {
+    let mut env = capture_with_tunables(options, String::new());
+    env.glibc_tunables = None;
+    env
+}
+
 /// [`capture`] with an explicit `GLIBC_TUNABLES` value (the one the benchmarks get).
 pub fn capture_with_tunables(options: &CaptureOptions, glibc_tunables: String) -> Environment {
     let (rustc, host) = run(&options.rustc, &["-vV"])

@@ -69,6 +69,8 @@ pub enum PolicyError {
 pub struct Override {
     /// The glob as written.
     pub pattern: String,
+    /// Where it was written (`irgate.toml:12:9`), when read from a file.
+    pub at: Option<String>,
     matcher: GlobMatcher,
     /// Relative threshold for matching benchmarks, in percent.
     pub threshold_pct: Option<f64>,
@@ -76,6 +78,13 @@ pub struct Override {
     pub floor: Option<u64>,
     /// How a regression of a matching benchmark counts (default `fail`).
     pub on_regression: Option<Action>,
+}
+
+impl Override {
+    /// Whether the override applies to the benchmark `id` (its text form).
+    pub fn matches(&self, id: &str) -> bool {
+        self.matcher.is_match(id)
+    }
 }
 
 /// The gate's policy. [`Policy::default`] is what an absent `irgate.toml` means.
@@ -273,7 +282,9 @@ impl Policy {
                 Some(t) => Some(check_threshold(path, text, t)?),
                 None => None,
             };
+            let (line, column) = line_col(text, o.pattern.span().start);
             p.overrides.push(Override {
+                at: Some(format!("{}:{line}:{column}", path.display())),
                 pattern: o.pattern.into_inner(),
                 matcher,
                 threshold_pct,

@@ -20,17 +20,23 @@ pub struct Scope {
     /// The run is a deliberate part of the suite: baselines without a result in the
     /// run are out of scope instead of missing.
     pub partial: bool,
+    /// The `--only` patterns as given, for messages.
+    pub patterns: Vec<String>,
 }
 
 impl Scope {
     /// A scope from `--only` patterns (none: every benchmark) and `--partial`.
-    pub fn new(only: &[String], partial: bool) -> Result<Self, globset::Error> {
-        let only = if only.is_empty() {
+    pub fn new(only_patterns: &[String], partial: bool) -> Result<Self, globset::Error> {
+        let only = if only_patterns.is_empty() {
             None
         } else {
-            Some(id_globset(only)?)
+            Some(id_globset(only_patterns)?)
         };
-        Ok(Self { only, partial })
+        Ok(Self {
+            only,
+            partial,
+            patterns: only_patterns.to_vec(),
+        })
     }
 
     /// Whether the scope judges every benchmark.

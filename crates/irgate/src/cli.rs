@@ -297,7 +297,8 @@ pub(crate) struct Inputs {
     pub(crate) baselines: PathBuf,
     /// The environment fingerprint of the run: the JSON of `irgate env --output`.
     /// Default: the `environment.json` that `irgate bench` left in (or beside) a
-    /// results directory, else captured now, on this machine (without extras).
+    /// results directory, else captured now, on this machine (without extras, and
+    /// with GLIBC_TUNABLES unknown: only the benchmark process saw it).
     #[arg(long, value_name = "FILE")]
     pub(crate) env: Option<PathBuf>,
     /// The repository root, to name bench source files relative to it.

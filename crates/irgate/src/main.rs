@@ -20,7 +20,7 @@ use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
 use irgate_core::policy::PolicySource;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
-use irgate_core::{compare, Comparison, Environment, Policy, ReadOptions, Run, Scope};
+use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -265,7 +265,7 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .or_else(|| run_environment(&inputs.results));
     let environment = match &recorded {
         Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
-        None => penv::capture(&CaptureOptions::default()),
+        None => penv::capture_at_compare(&CaptureOptions::default()),
     };
     let options = ReadOptions {
         repo_root: Some(
@@ -280,8 +280,7 @@ fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Compar
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
-    scope.apply(&mut run, &mut baselines);
-    compare(&run, &baselines, &policy)
+    compare_in_scope(&mut run, &mut baselines, &policy, scope)
         .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
 }
 

@@ -481,3 +481,77 @@ fn accept_refuses_a_commit_that_is_not_a_full_sha() {
         "nothing written"
     );
 }
+
+#[test]
+fn an_override_that_matches_nothing_is_an_error_with_the_closest_ids() {
+    let (dir, env, results) = accepted();
+    std::fs::write(
+        dir.path().join("irgate.toml"),
+        "threshold_pct = 1.0\n\n[[override]]\nmatch = \"irgate-fixture-bench/fixture/compute/scaeld\"\nthreshold_pct = 50.0\n",
+    )
+    .unwrap();
+    let out = compare_in(dir.path(), &env, &[&results]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("irgate.toml:4:9: override"), "{t}");
+    assert!(t.contains("compute/scaeld"), "{t}");
+    assert!(
+        t.contains("closest ids: irgate-fixture-bench/fixture/compute/scaled"),
+        "{t}"
+    );
+    // Outside the scope of --only, the same override is no typo: it matches a baseline.
+    std::fs::write(
+        dir.path().join("irgate.toml"),
+        "[[override]]\nmatch = \"irgate-fixture-bench/fixture/memory/**\"\nthreshold_pct = 50.0\n",
+    )
+    .unwrap();
+    let out = compare_in(
+        dir.path(),
+        &env,
+        &[
+            "--only",
+            "irgate-fixture-bench/fixture/compute/**",
+            &results,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn an_only_filter_that_matches_nothing_says_so_with_an_example_id() {
+    let (dir, env, results) = accepted();
+    let out = compare_in(dir.path(), &env, &["--only", "fixture/compute/*", &results]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("--only fixture/compute/*: the filter matched no benchmark"),
+        "{t}"
+    );
+    assert!(
+        t.contains("ids look like `irgate-fixture-bench/fixture/"),
+        "{t}"
+    );
+    assert!(!t.contains("the run is empty"), "{t}");
+}
+
+#[test]
+fn the_comparing_process_glibc_tunables_never_reach_the_fingerprint() {
+    let (dir, _, results) = accepted();
+    // No --env and no environment.json beside the results: the fingerprint is
+    // captured now, and GLIBC_TUNABLES of this process must not be taken for the
+    // benchmark's.
+    let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
+        .args(["compare", "--format", "json", &results])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-Compare_Time_Value")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(!t.contains("Compare_Time_Value"), "{t}");
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        c["environment"]["current"]["glibc_tunables"].is_null(),
+        "{t}"
+    );
+}
