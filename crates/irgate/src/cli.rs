@@ -11,14 +11,12 @@ pub(crate) const AFTER_HELP: &str = "\
 Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark, or
 environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
 
-Typical use (in this repository ci/bench and ci/gate do these steps; the pinned
-GLIBC_TUNABLES value and the reasons for it are in docs/BENCHMARK_GUIDE.md):
-  TUNABLES='<the pinned value>'   # gungraun-runner clears the environment: pass it on
-  rm -rf target/gungraun          # no stale summaries from earlier runs
-  cargo bench -- --save-summary=json --envs=GLIBC_TUNABLES=\"$TUNABLES\"
-  irgate env --glibc-tunables \"$TUNABLES\" --output target/irgate/env.json
-  irgate compare --baselines baselines --env target/irgate/env.json \\
-      --save-json target/irgate/comparison.json target/gungraun";
+Typical use, at the root of a cargo workspace whose bench targets use gungraun:
+  irgate bench --out target/irgate/run       # the pinned run: summaries + environment.json
+  irgate accept --reason 'first baselines' target/irgate/run    # once: writes baselines/
+  irgate compare target/irgate/run           # every change: judge against baselines/
+`irgate bench` names the bench targets itself, so libtest and criterion targets of the
+same package are not handed Gungraun's options.";
 
 /// CI regression gate for instruction-count benchmarks (Gungraun / iai-callgrind).
 #[derive(Parser, Debug)]
