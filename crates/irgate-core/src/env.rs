@@ -22,9 +22,11 @@ pub const IFUNC_FLAGS: [&str; 25] = [
 pub struct CaptureOptions {
     /// The `valgrind` executable.
     pub valgrind: PathBuf,
-    /// The benchmark runner (`gungraun-runner`); when `None`, `$GUNGRAUN_RUNNER`,
-    /// then `gungraun-runner` on `PATH`, then `~/.cargo/bin/gungraun-runner`.
+    /// The benchmark runner (`gungraun-runner`); when `None`, the one `workspace`'s
+    /// `Cargo.lock` names (the library's version, which the runner must match).
     pub runner: Option<PathBuf>,
+    /// The cargo workspace whose `Cargo.lock` names the runner (default `.`).
+    pub workspace: PathBuf,
     /// The `rustc` executable (`$RUSTC` or `rustc`).
     pub rustc: PathBuf,
     /// The target triple, when cross-compiling; default: rustc's host.
@@ -39,6 +41,7 @@ impl Default for CaptureOptions {
         Self {
             valgrind: PathBuf::from("valgrind"),
             runner: None,
+            workspace: PathBuf::from("."),
             rustc: std::env::var_os("RUSTC").map_or_else(|| PathBuf::from("rustc"), PathBuf::from),
             target: None,
             cache: None,
@@ -59,22 +62,16 @@ fn first_line(s: String) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
 }
 
-fn runner_version(explicit: Option<&Path>) -> Option<String> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = explicit {
-        candidates.push(p.to_owned());
+/// The runner line of the fingerprint: `explicit`'s `--version` when given (`None`
+/// when it fails: check it first with [`crate::bench::runner::version_line`] to
+/// report that), else the runner the workspace's `Cargo.lock` names. Never a runner
+/// that merely happens to be on `PATH`: the library starts the runner of its own
+/// version, so the lock file tells which one ran.
+fn runner_version(explicit: Option<&Path>, workspace: &Path) -> Option<String> {
+    match explicit {
+        Some(p) => crate::bench::runner::version_line(p),
+        None => crate::bench::runner::from_lock(workspace).ok().flatten(),
     }
-    if let Some(p) = std::env::var_os("GUNGRAUN_RUNNER") {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(PathBuf::from("gungraun-runner"));
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&home).join(".cargo/bin/gungraun-runner"));
-    }
-    candidates
-        .iter()
-        .find_map(|c| run(c, &["--version"]))
-        .map(first_line)
 }
 
 /// Parses `rustc -vV`: (`rustc 1.95.0 (...)`, host triple).
@@ -174,7 +171,7 @@ pub fn capture_with_tunables(options: &CaptureOptions, glibc_tunables: String) -
         .unwrap_or((None, None));
     Environment {
         valgrind: run(&options.valgrind, &["--version"]).map(first_line),
-        runner: runner_version(options.runner.as_deref()),
+        runner: runner_version(options.runner.as_deref(), &options.workspace),
         rustc,
         target: options.target.clone().or(host),
         glibc: run(Path::new("getconf"), &["GNU_LIBC_VERSION"]).map(first_line),

@@ -41,9 +41,14 @@ pub(crate) enum Cmd {
         /// (e.g. "--I1=32768,8,64 --D1=32768,8,64 --LL=8388608,16,64").
         #[arg(long, value_name = "GEOMETRY")]
         cache: Option<String>,
-        /// The gungraun-runner executable (default: $GUNGRAUN_RUNNER, PATH, ~/.cargo/bin).
+        /// The runner executable whose version to record (default: the runner the
+        /// workspace's Cargo.lock names; it must match the gungraun or iai-callgrind
+        /// version there). A path that does not answer `--version` is an error.
         #[arg(long, value_name = "PATH")]
         runner: Option<PathBuf>,
+        /// The cargo workspace whose Cargo.lock names the runner.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
         /// The valgrind executable.
         #[arg(long, value_name = "PATH", default_value = "valgrind")]
         valgrind: PathBuf,
@@ -149,6 +154,29 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         args: BenchArgs,
     },
+    /// Install the benchmark runner the workspace's Callgrind benches need.
+    ///
+    /// Reads the gungraun or iai-callgrind version from Cargo.lock (cargo metadata)
+    /// and makes the runner of exactly that version available: when irgate's cache,
+    /// PATH or ~/.cargo/bin already has it, nothing is installed; otherwise
+    /// `cargo install --locked` puts it in <cache>/runners/<runner>-<version>/, where
+    /// `irgate bench` looks first. Prints each runner's path on stdout.
+    #[command(
+        after_help = "Example (CI, with the cache directory cached between runs):
+  IRGATE_CACHE_DIR=~/.cache/irgate irgate setup && irgate bench"
+    )]
+    Setup {
+        /// A directory inside the cargo workspace.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+        /// Where runners are installed (default: $IRGATE_CACHE_DIR,
+        /// $XDG_CACHE_HOME/irgate or ~/.cache/irgate).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Pass --locked to cargo metadata.
+        #[arg(long)]
+        locked: bool,
+    },
     /// Measure how much each benchmark moves under the known false-alarm sources.
     ///
     /// Runs the suite once, then once per variation: `rerun` (the same again),
@@ -222,7 +250,9 @@ pub(crate) struct BenchArgs {
     /// The run directory.
     #[arg(long, value_name = "DIR", default_value = "target/irgate/run")]
     pub(crate) out: PathBuf,
-    /// The runner executable (default: gungraun-runner on PATH, then ~/.cargo/bin).
+    /// The runner executable (default: the one `irgate setup` put in the cache, else
+    /// one on PATH or in ~/.cargo/bin; it must have the version of the gungraun or
+    /// iai-callgrind library in Cargo.lock, or the run stops).
     #[arg(long, value_name = "PATH")]
     pub(crate) runner: Option<PathBuf>,
     /// The valgrind executable.
@@ -240,6 +270,11 @@ pub(crate) struct BenchArgs {
     /// Benchmarks to run at once (counts do not depend on it).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
     pub(crate) jobs: usize,
+    /// Run only shard K of N: a fixed 1/N of the benchmarks, split by a hash of each
+    /// benchmark's id (adding a benchmark moves no other). Give every shard its own
+    /// --out; `irgate compare` takes all the run directories at once.
+    #[arg(long, value_name = "K/N")]
+    pub(crate) shard: Option<bench::shard::Shard>,
     /// Pass --locked to cargo.
     #[arg(long)]
     pub(crate) locked: bool,
@@ -266,6 +301,7 @@ impl BenchArgs {
             no_preload: self.no_preload,
             cache_sim: self.cache_sim,
             jobs: self.jobs.max(1),
+            shard: self.shard,
             locked: self.locked,
             cache_dir: self.cache_dir.clone(),
             harness_args: self.harness_args.clone(),

@@ -49,6 +49,32 @@ fn run(cli: Cli) -> Result<u8> {
                 Ok(2)
             }
         },
+        Cmd::Setup {
+            workspace,
+            cache_dir,
+            locked,
+        } => match bench::setup(&workspace, cache_dir.as_deref(), locked) {
+            Ok(done) => {
+                for d in &done {
+                    eprintln!(
+                        "irgate setup: {} {}: {}",
+                        d.version_line,
+                        if d.installed {
+                            "installed"
+                        } else {
+                            "already there"
+                        },
+                        d.path.display()
+                    );
+                    println!("{}", d.path.display());
+                }
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("irgate setup: error: {e}");
+                Ok(2)
+            }
+        },
         Cmd::Doctor {
             args,
             sources,
@@ -92,15 +118,26 @@ fn run(cli: Cli) -> Result<u8> {
             output,
             cache,
             runner,
+            workspace,
             valgrind,
             target,
             glibc_tunables,
             extra,
         } => {
             let extra = penv::parse_extras(&extra).context("bad --extra")?;
+            if let Some(r) = &runner {
+                if bench::runner::version_line(r).is_none() {
+                    bail!(
+                        "--runner {}: cannot run `{} --version`; give the runner the benchmarks use",
+                        r.display(),
+                        r.display()
+                    );
+                }
+            }
             let options = CaptureOptions {
                 valgrind,
                 runner,
+                workspace,
                 target,
                 cache,
                 ..CaptureOptions::default()
@@ -265,14 +302,32 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .or_else(|| run_environment(&inputs.results));
     let environment = match &recorded {
         Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
-        None => penv::capture_at_compare(&CaptureOptions::default()),
+        None => penv::capture_at_compare(&CaptureOptions {
+            workspace: inputs.repo_root.clone(),
+            ..CaptureOptions::default()
+        }),
     };
     let options = ReadOptions {
         repo_root: Some(
             std::fs::canonicalize(&inputs.repo_root).unwrap_or_else(|_| inputs.repo_root.clone()),
         ),
     };
-    irgate_core::read_paths(&inputs.results, environment.clone(), &options)
+    // Empty shards of a matrix hold nothing to read; the others still must.
+    let mut results = Vec::new();
+    for r in &inputs.results {
+        match bench::RunFacts::load(r) {
+            Ok(Some(f)) if f.is_empty_shard() => {}
+            Ok(_) => results.push(r.clone()),
+            Err(e) => return Err((anyhow::anyhow!(e), None)),
+        }
+    }
+    if results.is_empty() {
+        return Err((
+            anyhow::anyhow!("every results directory is an empty shard: no benchmark was run"),
+            None,
+        ));
+    }
+    irgate_core::read_paths(&results, environment.clone(), &options)
         .map_err(|e| (e.into(), Some(Box::new(environment))))
 }
 

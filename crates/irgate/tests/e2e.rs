@@ -58,8 +58,12 @@ impl Ctx {
 
     /// [`Ctx::bench`] with extra environment variables.
     fn bench_with(&self, work: u32, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        self.bench_into(&self.run_dir(), work, extra, env)
+    }
+
+    /// [`Ctx::bench_with`] into the run directory `run`.
+    fn bench_into(&self, run: &Path, work: u32, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let fixture = fixture_dir();
-        let run = self.run_dir();
         let mut args = vec![
             "bench",
             "--locked",
@@ -274,6 +278,87 @@ fn bench_then_compare_to_exit_codes() {
         "{:?}",
         c.benchmarks
     );
+}
+
+/// The benchmarks' comparison rows without the run-specific parts: id, verdict, Ir.
+fn rows(c: &irgate_core::Comparison) -> Vec<(String, String, Option<f64>)> {
+    let mut r: Vec<_> = c
+        .benchmarks
+        .iter()
+        .map(|b| (b.id.to_string(), format!("{:?}", b.verdict), b.change_pct))
+        .collect();
+    r.sort_by(|a, b| a.0.cmp(&b.0));
+    r
+}
+
+#[test]
+fn four_shards_judge_as_one_run() {
+    require_tools();
+    let ctx = Ctx {
+        work: tempfile::tempdir().unwrap(),
+    };
+    ctx.bench(10_000, &[]);
+    let run = ctx.run_dir();
+    let out = ctx.irgate(&[
+        "accept",
+        "--baselines",
+        "baselines",
+        "--reason",
+        "shard test",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let whole = ctx.compare("json", &[]);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    let whole = comparison(&whole);
+    assert_eq!(whole.benchmarks.len(), 4);
+
+    // Four shards, two run side by side in each: together the same benchmarks, each
+    // once, with the same counts.
+    let mut dirs = Vec::new();
+    let mut held = 0;
+    for k in 1..=4 {
+        let dir = ctx.work.path().join(format!("shard-{k}"));
+        let shard = format!("{k}/4");
+        let out = ctx.bench_into(&dir, 10_000, &["--shard", &shard, "--jobs", "2"], &[]);
+        let facts = std::fs::read_to_string(dir.join("run.toml")).unwrap();
+        assert!(facts.contains(&format!("shard = \"{shard}\"")), "{facts}");
+        let n: usize = facts
+            .lines()
+            .find_map(|l| l.strip_prefix("benchmarks = "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        if n == 0 {
+            assert!(text(&out).contains("holds no benchmark"), "{}", text(&out));
+        }
+        held += n;
+        dirs.push(dir.to_str().unwrap().to_owned());
+    }
+    assert_eq!(held, 4, "the shards hold every benchmark exactly once");
+    let mut args = vec!["compare", "--baselines", "baselines", "--format", "json"];
+    args.extend(dirs.iter().map(String::as_str));
+    let sharded = ctx.irgate(&args);
+    assert_eq!(sharded.status.code(), Some(0), "{}", text(&sharded));
+    assert_eq!(rows(&comparison(&sharded)), rows(&whole));
+
+    // A shard given twice is a duplicate, never a silent merge.
+    let mut twice = args.clone();
+    twice.push(
+        dirs.iter()
+            .find(|d| Path::new(d).join("gungraun").exists())
+            .unwrap(),
+    );
+    let out = ctx.irgate(&twice);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // A malformed shard is refused before anything runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
+        .args(["bench", "--shard", "5/4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("1 <= K <= N"), "{}", text(&out));
 }
 
 #[test]

@@ -141,6 +141,41 @@ pub fn discover(dir: &Path, locked: bool) -> Result<Workspace, BenchError> {
     parse_metadata(&out.stdout)
 }
 
+/// `cargo metadata --format-version 1 --no-deps` of the workspace at `root` (given as
+/// a path, not resolved), as cargo printed it: what runners before Gungraun 0.19.1 ask
+/// for.
+pub fn metadata_no_deps(root: &Path, locked: bool) -> Result<Vec<u8>, BenchError> {
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--manifest-path",
+    ])
+    .arg(root.join("Cargo.toml"))
+    .current_dir(root)
+    .stdin(Stdio::null());
+    if locked {
+        cmd.arg("--locked");
+    }
+    let out = cmd.output().map_err(|e| BenchError::Tool {
+        tool: "cargo".into(),
+        message: format!("cannot run `cargo metadata`: {e}"),
+    })?;
+    if !out.status.success() {
+        return Err(BenchError::Tool {
+            tool: "cargo".into(),
+            message: format!(
+                "`cargo metadata --no-deps` failed in {}: {}",
+                root.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
 /// Parses `cargo metadata --format-version 1` output into the workspace's suites.
 pub fn parse_metadata(json: &[u8]) -> Result<Workspace, BenchError> {
     let meta: Metadata = serde_json::from_slice(json).map_err(|e| BenchError::Tool {

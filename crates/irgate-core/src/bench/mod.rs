@@ -23,19 +23,22 @@ pub mod canary;
 pub mod cargo;
 pub mod doctor;
 pub mod pinning;
+pub mod runner;
+pub mod shard;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::env::{self as penv, CaptureOptions};
 use crate::model::Environment;
 use cargo::{Harness, Suite};
 use pinning::{ExecDir, Pinning};
-
-/// The library versions `irgate bench` knows how to pin, by harness.
-pub const SUPPORTED: &[(Harness, &str)] = &[(Harness::Gungraun, "0.20")];
+use runner::Capabilities;
+use shard::Shard;
 
 /// Callgrind arguments without cache simulation: Ir only.
 pub const CALLGRIND_NO_CACHE: &str = "--cache-sim=no";
@@ -56,8 +59,8 @@ pub struct BenchOptions {
     pub filter: Option<String>,
     /// The run directory.
     pub out: PathBuf,
-    /// The runner executable (default: `gungraun-runner` on `PATH`, then
-    /// `~/.cargo/bin`).
+    /// The runner executable (default: the one `irgate setup` installed into the
+    /// cache, else one on `PATH` or in `~/.cargo/bin`, of the library's exact version).
     pub runner: Option<PathBuf>,
     /// The valgrind executable.
     pub valgrind: PathBuf,
@@ -67,8 +70,11 @@ pub struct BenchOptions {
     pub no_preload: bool,
     /// Simulate caches with a pinned geometry (for cache metrics).
     pub cache_sim: bool,
-    /// Benchmarks run at once (the runner's `--parallel`); counts do not depend on it.
+    /// Benchmarks run at once (the runner's `--parallel` where it has one, else that
+    /// many runner processes); counts do not depend on it.
     pub jobs: usize,
+    /// Run only this shard of the benchmarks.
+    pub shard: Option<Shard>,
     /// Pass `--locked` to cargo.
     pub locked: bool,
     /// Where the preload and canary builds are kept.
@@ -98,6 +104,7 @@ impl Default for BenchOptions {
             no_preload: false,
             cache_sim: false,
             jobs: 1,
+            shard: None,
             locked: false,
             cache_dir: None,
             exec_dir: PathBuf::from(pinning::EXEC_DIR),
@@ -182,18 +189,6 @@ pub fn harness_filter(bench: &str, glob: &str) -> String {
     f
 }
 
-/// The runner's version from `<runner> --version` (`gungraun-runner 0.20.0`).
-fn runner_version(runner: &Path) -> Option<String> {
-    let out = Command::new(runner)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next()?.trim().to_owned();
-    (!line.is_empty()).then_some(line)
-}
-
 /// Finds `name` on `PATH`, then in `~/.cargo/bin`.
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -201,59 +196,6 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(name)))
         .find(|p| p.is_file())
-}
-
-/// Checks the runner for `harness` at `version`; returns its path and `--version` line.
-fn check_runner(
-    explicit: Option<&Path>,
-    harness: Harness,
-    version: &str,
-) -> Result<(PathBuf, String), BenchError> {
-    let install = format!(
-        "install it with `cargo install {} --version {version} --locked` (or `ci/setup`)",
-        harness.runner()
-    );
-    let path = match explicit {
-        Some(p) => {
-            if !p.is_file() {
-                return Err(BenchError::Runner(format!(
-                    "--runner {}: no such file; {install}",
-                    p.display()
-                )));
-            }
-            if p.file_name().and_then(|n| n.to_str()) != Some(harness.runner()) {
-                return Err(BenchError::Runner(format!(
-                    "--runner {}: the {} library starts the runner by its name, so the file must be called `{}`",
-                    p.display(),
-                    harness.library(),
-                    harness.runner()
-                )));
-            }
-            p.to_owned()
-        }
-        None => which(harness.runner()).ok_or_else(|| {
-            BenchError::Runner(format!(
-                "{} not found on PATH or in ~/.cargo/bin: the benches use {} {version}; {install}",
-                harness.runner(),
-                harness.library()
-            ))
-        })?,
-    };
-    let line = runner_version(&path).ok_or_else(|| {
-        BenchError::Runner(format!(
-            "{} --version printed nothing; {install}",
-            path.display()
-        ))
-    })?;
-    let found = line.split_whitespace().nth(1).unwrap_or("");
-    if found != version {
-        return Err(BenchError::Runner(format!(
-            "{} is {line}, but the benches use {} {version} and the two must match exactly; {install}",
-            path.display(),
-            harness.library()
-        )));
-    }
-    Ok((path, line))
 }
 
 /// The tunables for this machine's glibc, or an explicit value.
@@ -338,21 +280,48 @@ fn select(all: Vec<Suite>, options: &BenchOptions) -> Result<Vec<Suite>, BenchEr
         ));
     }
     for s in &chosen {
-        let ok = SUPPORTED.iter().any(|(h, v)| {
-            *h == s.harness && (s.version == *v || s.version.starts_with(&format!("{v}.")))
-        });
-        if !ok {
+        if runner::capabilities(s.harness, &s.version).is_none() {
             return Err(BenchError::NoSuite(format!(
-                "{}/{} uses {} {}; irgate bench pins gungraun 0.20 so far. Run that suite with \
+                "{}/{} uses {} {}; irgate bench pins {}. Run that suite with \
                  `cargo bench` and judge its summaries with `irgate compare`",
                 s.package,
                 s.bench,
                 s.harness.library(),
-                s.version
+                s.version,
+                runner::SUPPORTED_TEXT
             )));
         }
     }
     Ok(chosen)
+}
+
+/// `irgate setup`: makes the runner of every harness version the workspace at
+/// `workspace` uses available (see [`runner::setup`]), in `cache` (default
+/// [`pinning::default_cache_dir`]).
+pub fn setup(
+    workspace: &Path,
+    cache: Option<&Path>,
+    locked: bool,
+) -> Result<Vec<runner::Setup>, BenchError> {
+    let ws = cargo::discover(workspace, locked)?;
+    if ws.suites.is_empty() {
+        return Err(BenchError::NoSuite(
+            "no bench target of this workspace uses gungraun or iai-callgrind, so no runner is needed"
+                .into(),
+        ));
+    }
+    let cache = cache.map_or_else(|| pinning::default_cache_dir(&ws.root), Path::to_path_buf);
+    let mut needed: Vec<(Harness, String)> = ws
+        .suites
+        .iter()
+        .map(|s| (s.harness, s.version.clone()))
+        .collect();
+    needed.sort();
+    needed.dedup();
+    needed
+        .iter()
+        .map(|(h, v)| runner::setup(&cache, *h, v))
+        .collect()
 }
 
 /// Runs the suites pinned and writes the run directory.
@@ -382,8 +351,24 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
     let ws = cargo::discover(&options.workspace, options.locked)?;
     let suites = select(ws.suites, options)?;
     let first = &suites[0];
-    let (runner, runner_line) =
-        check_runner(options.runner.as_deref(), first.harness, &first.version)?;
+    let cache = options
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| pinning::default_cache_dir(&ws.root));
+    let (runner, runner_line) = runner::find(
+        options.runner.as_deref(),
+        &cache,
+        first.harness,
+        &first.version,
+    )?;
+    let caps = runner::capabilities(first.harness, &first.version).ok_or_else(|| {
+        BenchError::NoSuite(format!(
+            "{} {}: irgate bench pins {}",
+            first.harness.library(),
+            first.version,
+            runner::SUPPORTED_TEXT
+        ))
+    })?;
     for s in &suites[1..] {
         if (s.harness, &s.version) != (first.harness, &first.version) {
             return Err(BenchError::Runner(format!(
@@ -394,10 +379,6 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         }
     }
     let (tunables, glibc) = choose_tunables(options.glibc_tunables.as_deref())?;
-    let cache = options
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| pinning::default_cache_dir(&ws.root));
 
     let (preload_built, preload_missing) = if options.no_preload {
         (None, Some("--no-preload".to_owned()))
@@ -485,12 +466,53 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
     }
     let home = out.join("gungraun");
 
+    // Runners without `--envs` get the pinned environment from a valgrind wrapper
+    // first on their PATH (and, before Gungraun 0.19.1, the workspace's metadata).
+    let cargo_wrapper = if caps.envs {
+        None
+    } else {
+        let real_valgrind = if options.valgrind.components().count() > 1 {
+            options.valgrind.clone()
+        } else {
+            which(&options.valgrind.to_string_lossy()).ok_or_else(|| BenchError::Tool {
+                tool: "valgrind".into(),
+                message: format!("{} not found on PATH", options.valgrind.display()),
+            })?
+        };
+        let env_tool = which("env").ok_or_else(|| BenchError::Tool {
+            tool: "env".into(),
+            message: "the `env` command is not on PATH; irgate needs it to pin runners before Gungraun 0.18".into(),
+        })?;
+        let metadata = if caps.workspace_root {
+            None
+        } else {
+            Some(cargo::metadata_no_deps(&fixed_root, options.locked)?)
+        };
+        exec.write_wrappers(
+            &real_valgrind,
+            &env_tool,
+            &pinning.client_env(),
+            metadata.as_deref(),
+        )
+        .map_err(BenchError::ExecDir)?
+    };
     let path_env = {
-        let mut dirs: Vec<PathBuf> = runner.parent().map(Path::to_path_buf).into_iter().collect();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        if !caps.envs {
+            dirs.push(exec.wrapper_dir());
+        }
+        dirs.extend(runner.parent().map(Path::to_path_buf));
         dirs.extend(std::env::split_paths(
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
         std::env::join_paths(dirs).unwrap_or_default()
+    };
+    let drive = Driver {
+        root: &ws.root,
+        path_env: &path_env,
+        cargo: cargo_wrapper.as_deref(),
+        caps,
+        options,
     };
 
     let mut installed = Vec::new();
@@ -500,13 +522,13 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         installed.push(fixed);
     }
 
-    // Count first, for progress.
-    let mut totals = Vec::new();
+    // List first: for progress, and for the shards.
+    let mut listed: Vec<Vec<String>> = Vec::new();
     for (s, fixed) in suites.iter().zip(&installed) {
         let cwd = exec
             .working_dir(&s.package_dir)
             .map_err(BenchError::ExecDir)?;
-        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
+        let mut cmd = drive.command(fixed, s, &cwd);
         // With --home the runner needs no `cargo metadata` (the working directory is
         // not a cargo package).
         cmd.args(["--bench", "--list"])
@@ -517,84 +539,138 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         let o = cmd
             .output()
             .map_err(|e| BenchError::Run(format!("cannot run {}: {e}", fixed.display())))?;
-        let n = String::from_utf8_lossy(&o.stdout)
+        if !o.status.success() {
+            return Err(BenchError::Run(format!(
+                "{}/{}: listing the benchmarks failed ({}): {}",
+                s.package,
+                s.bench,
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )));
+        }
+        let names: Vec<String> = String::from_utf8_lossy(&o.stdout)
             .lines()
-            .filter(|l| l.ends_with(": benchmark"))
-            .count();
-        totals.push(n);
+            .filter_map(|l| l.strip_suffix(": benchmark"))
+            .map(str::to_owned)
+            .filter(|name| {
+                options
+                    .shard
+                    .is_none_or(|sh| sh.holds(&shard::list_name_to_id(&s.package, name)))
+            })
+            .collect();
+        listed.push(names);
     }
-    let total: usize = totals.iter().sum();
+    let total: usize = listed.iter().map(Vec::len).sum();
     if total == 0 {
-        return Err(BenchError::NoSuite(match &options.filter {
-            Some(f) => {
-                format!("--filter {f:?} matches no benchmark (ids look like `group/function/id`)")
+        match (&options.filter, options.shard) {
+            (Some(f), _) => {
+                return Err(BenchError::NoSuite(format!(
+                    "--filter {f:?} matches no benchmark (ids look like `group/function/id`)"
+                )))
             }
-            None => "the suites define no benchmark".into(),
-        }));
+            // An empty shard is a legitimate part of a matrix: its run directory
+            // says so, and `compare` passes over it.
+            (None, Some(sh)) => {
+                let w = format!(
+                    "shard {sh} holds no benchmark (the suites have few benchmarks for {} shards); the run directory records an empty shard",
+                    sh.count
+                );
+                say(&format!("warning: {w}"));
+                warnings.push(w);
+            }
+            (None, None) => {
+                return Err(BenchError::NoSuite("the suites define no benchmark".into()))
+            }
+        }
     }
     say(&format!("GLIBC_TUNABLES={tunables}"));
     say(&format!(
-        "{total} benchmark{} under Callgrind, from {}; summaries -> {}",
+        "{total} benchmark{} under Callgrind{}, from {}; summaries -> {}",
         if total == 1 { "" } else { "s" },
+        options
+            .shard
+            .map_or_else(String::new, |sh| format!(" (shard {sh})")),
         exec.path().display(),
         home.display()
     ));
 
-    let mut done = 0usize;
-    for (s, fixed) in suites.iter().zip(&installed) {
+    // One runner process per suite, unless the benchmarks must be picked one by one
+    // (a shard) or run side by side by irgate (a runner without `--parallel`).
+    let one_by_one = options.shard.is_some() || (options.jobs > 1 && !caps.parallel);
+    let done = AtomicUsize::new(0);
+    for ((s, fixed), names) in suites.iter().zip(&installed).zip(&listed) {
+        if names.is_empty() {
+            continue;
+        }
         let cwd = exec
             .working_dir(&s.package_dir)
             .map_err(BenchError::ExecDir)?;
-        let mut cmd = driver(fixed, s, &cwd, &ws.root, &path_env, options);
-        cmd.arg("--bench")
-            .arg("--save-summary=json")
-            .arg(format!("--home={}", home.display()))
-            .arg(format!("--callgrind-args={}", pinning.callgrind_args))
-            .arg("--output-format=json");
-        for (k, v) in pinning.client_env() {
-            cmd.arg(format!("--envs={k}={v}"));
-        }
-        if options.jobs > 1 {
-            cmd.arg(format!("--parallel={}", options.jobs));
-        }
-        if let Some(f) = &options.filter {
-            cmd.arg(harness_filter(&s.bench, f));
-        }
-        cmd.args(&options.harness_args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| BenchError::Run(format!("cannot run {}: {e}", fixed.display())))?;
         let log_path = out.join(format!("{}-{}.log", s.package, s.bench));
-        let mut log = std::fs::File::create(&log_path).map_err(io_err(&log_path))?;
-        if let Some(stdout) = child.stdout.take() {
-            for line in BufReader::new(stdout).lines() {
-                let line = line.map_err(io_err(&log_path))?;
-                writeln!(log, "{line}").map_err(io_err(&log_path))?;
-                match progress_line(&line) {
-                    Some((id, ir)) => {
-                        done += 1;
-                        if options.progress {
-                            eprintln!("[{done}/{total}] {}/{}/{id}  Ir {ir}", s.package, s.bench);
-                        }
-                    }
-                    None if options.progress && !line.trim().is_empty() => eprintln!("{line}"),
-                    None => {}
+        let log = Mutex::new(std::fs::File::create(&log_path).map_err(io_err(&log_path))?);
+        let run_one = |filter: Option<String>, parallel: bool| -> Result<(), BenchError> {
+            let mut cmd = drive.command(fixed, s, &cwd);
+            cmd.arg("--bench")
+                .arg("--save-summary=json")
+                .arg(format!("--home={}", home.display()))
+                .arg(format!("--callgrind-args={}", pinning.callgrind_args))
+                .arg("--output-format=json");
+            if caps.envs {
+                for (k, v) in pinning.client_env() {
+                    cmd.arg(format!("--envs={k}={v}"));
                 }
             }
-        }
-        let status = child
-            .wait()
-            .map_err(|e| BenchError::Run(format!("{}: {e}", fixed.display())))?;
-        if !status.success() {
-            return Err(BenchError::Run(format!(
-                "{}/{}: the benchmark run failed ({status}); its output is in {}",
-                s.package,
-                s.bench,
-                log_path.display()
-            )));
+            if parallel {
+                cmd.arg(format!("--parallel={}", options.jobs));
+            }
+            if let Some(f) = filter {
+                cmd.arg(f);
+            }
+            cmd.args(&options.harness_args);
+            stream(
+                cmd,
+                s,
+                fixed,
+                &log,
+                &log_path,
+                &done,
+                total,
+                options.progress,
+            )
+        };
+        if one_by_one {
+            let next = AtomicUsize::new(0);
+            let failure: Mutex<Option<BenchError>> = Mutex::new(None);
+            std::thread::scope(|scope| {
+                for _ in 0..options.jobs.clamp(1, names.len()) {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(name) = names.get(i) else { break };
+                        if failure.lock().is_ok_and(|f| f.is_some()) {
+                            break;
+                        }
+                        if let Err(e) = run_one(Some(shard::exact_filter(name)), false) {
+                            if let Ok(mut f) = failure.lock() {
+                                f.get_or_insert(e);
+                            }
+                            break;
+                        }
+                    });
+                }
+            });
+            if let Some(e) = failure.into_inner().ok().flatten() {
+                return Err(e);
+            }
+        } else {
+            run_one(
+                options
+                    .filter
+                    .as_deref()
+                    .map(|f| harness_filter(&s.bench, f)),
+                options.jobs > 1 && caps.parallel,
+            )?;
         }
     }
+    let done = done.into_inner();
 
     say("canary (calibration workload)");
     let canary = canary::run(&options.valgrind, &exec, &pinning, &out)?;
@@ -604,6 +680,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         &CaptureOptions {
             valgrind: options.valgrind.clone(),
             runner: Some(runner.clone()),
+            workspace: ws.root.clone(),
             rustc: canary::rustc(),
             target: None,
             cache: Some(if options.cache_sim {
@@ -643,9 +720,10 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         .map(|s| format!("\"{}/{}\"", s.package, s.bench))
         .collect();
     let run_toml = format!(
-        "# Facts about this run. Written by `irgate bench`.\nsuites = [{}]\nbenchmarks = {done}\nfilter = {}\nwall_seconds = {}\n",
+        "# Facts about this run. Written by `irgate bench`.\nsuites = [{}]\nbenchmarks = {done}\nfilter = {}\nshard = {}\nwall_seconds = {}\n",
         suites_text.join(", "),
         toml_string(options.filter.as_deref().unwrap_or("")),
+        toml_string(&options.shard.map_or_else(String::new, |sh| sh.to_string())),
         seconds.round() as u64
     );
     let run_path = out.join("run.toml");
@@ -654,7 +732,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         message: e.to_string(),
     })?;
     say(&format!(
-        "done: {done} benchmarks in {seconds:.0} s; environment: {}",
+        "done: {done} benchmark{} in {seconds:.0} s; environment: {}",
+        if done == 1 { "" } else { "s" },
         env_path.display()
     ));
     Ok(BenchOutcome {
@@ -666,39 +745,139 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
     })
 }
 
+/// What `run.toml` says about a run directory (the parts read back).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RunFacts {
+    /// Benchmarks the run measured.
+    #[serde(default)]
+    pub benchmarks: usize,
+    /// The shard (`K/N`), empty for a whole run.
+    #[serde(default)]
+    pub shard: String,
+}
+
+impl RunFacts {
+    /// Reads `<dir>/run.toml`; `None` when `dir` has none (not a run of `irgate bench`).
+    pub fn load(dir: &Path) -> Result<Option<Self>, String> {
+        let path = dir.join("run.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map(Some)
+                .map_err(|e| format!("{}: {}", path.display(), e.message())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Whether this is a shard that held no benchmark (nothing to read, not an error).
+    pub fn is_empty_shard(&self) -> bool {
+        self.benchmarks == 0 && !self.shard.is_empty()
+    }
+}
+
 /// A TOML basic string.
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// The command that drives one suite: the fixed copy of its bench binary, run in the
-/// fixed stand-in `cwd` for its package directory (where cargo would run it), with
-/// the runner on `PATH`.
-fn driver(
-    fixed: &Path,
-    s: &Suite,
-    cwd: &Path,
-    root: &Path,
-    path_env: &std::ffi::OsStr,
-    options: &BenchOptions,
-) -> Command {
-    let mut cmd = Command::new(fixed);
-    cmd.current_dir(cwd)
-        .env("PATH", path_env)
-        .env("CARGO_PKG_NAME", &s.package)
-        .env("GUNGRAUN_WORKSPACE_ROOT", root)
-        .stdin(Stdio::null());
-    for (k, v) in &options.driver_env {
-        cmd.env(k, v);
+/// What every command that drives a suite shares.
+struct Driver<'a> {
+    root: &'a Path,
+    path_env: &'a std::ffi::OsStr,
+    /// The `cargo` wrapper for runners that ask `cargo metadata`.
+    cargo: Option<&'a Path>,
+    caps: Capabilities,
+    options: &'a BenchOptions,
+}
+
+impl Driver<'_> {
+    /// The command that drives one suite: the fixed copy of its bench binary, run in
+    /// the fixed stand-in `cwd` for its package directory (where cargo would run it),
+    /// with the runner (and any wrappers) first on `PATH`.
+    fn command(&self, fixed: &Path, s: &Suite, cwd: &Path) -> Command {
+        let mut cmd = Command::new(fixed);
+        cmd.current_dir(cwd)
+            .env("PATH", self.path_env)
+            .env("CARGO_PKG_NAME", &s.package)
+            .stdin(Stdio::null());
+        if self.caps.workspace_root {
+            cmd.env("GUNGRAUN_WORKSPACE_ROOT", self.root);
+        }
+        if let Some(c) = self.cargo {
+            cmd.env("CARGO", c);
+        }
+        for (k, v) in &self.options.driver_env {
+            cmd.env(k, v);
+        }
+        cmd
     }
-    cmd
+}
+
+/// Runs one driver command to its end: its stdout goes to the suite's log (whole, so
+/// that runs side by side do not interleave lines) and its JSON lines to progress.
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    mut cmd: Command,
+    s: &Suite,
+    fixed: &Path,
+    log: &Mutex<std::fs::File>,
+    log_path: &Path,
+    done: &AtomicUsize,
+    total: usize,
+    progress: bool,
+) -> Result<(), BenchError> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| BenchError::Run(format!("cannot run {}: {e}", fixed.display())))?;
+    let mut text = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(io_err(log_path))?;
+            writeln!(text, "{line}").map_err(io_err(log_path))?;
+            match progress_line(&line) {
+                Some((id, ir)) => {
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    if progress {
+                        eprintln!("[{n}/{total}] {}/{}/{id}  Ir {ir}", s.package, s.bench);
+                    }
+                }
+                None if progress && !line.trim().is_empty() => eprintln!("{line}"),
+                None => {}
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| BenchError::Run(format!("{}: {e}", fixed.display())))?;
+    if let Ok(mut f) = log.lock() {
+        f.write_all(&text).map_err(io_err(log_path))?;
+    }
+    if !status.success() {
+        return Err(BenchError::Run(format!(
+            "{}/{}: the benchmark run failed ({status}); its output is in {}",
+            s.package,
+            s.bench,
+            log_path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `(group/function[/id], Ir)` from one `--output-format=json` line, when it is one.
 fn progress_line(line: &str) -> Option<(String, String)> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    let group = v.get("group")?.as_str()?;
     let function = v.get("function_name")?.as_str()?;
+    // v7 names the group; older schemas have it in the module path
+    // (`bench::group::function`).
+    let group = match v.get("group").and_then(|g| g.as_str()) {
+        Some(g) => g.to_owned(),
+        None => {
+            let path = v.get("module_path")?.as_str()?;
+            let parts: Vec<&str> = path.split("::").collect();
+            parts.get(1..parts.len().saturating_sub(1))?.join("::")
+        }
+    };
     let mut id = format!("{group}/{function}");
     if let Some(case) = v.get("id").and_then(|i| i.as_str()) {
         id.push('/');
@@ -732,5 +911,7 @@ mod tests {
         let l = r#"{"group":"g","function_name":"f","id":"x","profiles":[{"data":{"total":{"metrics":{"Ir":{"values":{"new":1234}}}}}}]}"#;
         assert_eq!(progress_line(l), Some(("g/f/x".into(), "1234".into())));
         assert_eq!(progress_line("ir::g::f x"), None);
+        let v6 = r#"{"module_path":"ir::g::f","function_name":"f","id":"x","profiles":[]}"#;
+        assert_eq!(progress_line(v6), Some(("g/f/x".into(), "?".into())));
     }
 }

@@ -121,6 +121,66 @@ impl ExecDir {
         self.path.join("canary")
     }
 
+    /// The directory of the wrappers that pin runners without `--envs`.
+    pub fn wrapper_dir(&self) -> PathBuf {
+        self.path.join("bin")
+    }
+
+    /// Writes the wrappers a runner without `--envs` needs, into
+    /// [`ExecDir::wrapper_dir`] (which goes first on the runner's `PATH`):
+    ///
+    /// - `valgrind`: the runner starts valgrind by name with an environment it cleared;
+    ///   the wrapper adds the pinned variables (`client_env`) and execs the real
+    ///   valgrind. It is a `/bin/sh` script that runs `env -u PWD`, because the shell
+    ///   exports `PWD` on its own and the measured process must not see it.
+    /// - `cargo` and `metadata.json` (when `metadata` is given): runners before
+    ///   Gungraun 0.19.1 ask `cargo metadata` for the workspace from their working
+    ///   directory, which here is the fixed stand-in, not a cargo package. The
+    ///   wrapper answers with the workspace's metadata, taken through the fixed source
+    ///   link, so the paths in it are the same on every machine.
+    ///
+    /// Returns the wrapper `cargo`'s path, when written.
+    pub fn write_wrappers(
+        &self,
+        real_valgrind: &Path,
+        env_tool: &Path,
+        client_env: &[(String, String)],
+        metadata: Option<&[u8]>,
+    ) -> Result<Option<PathBuf>, String> {
+        let dir = self.wrapper_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut script = String::from(
+            "#!/bin/sh\n# Written by `irgate bench`: runs valgrind with the pinned environment.\nexec ",
+        );
+        script.push_str(&sh_quote(&env_tool.display().to_string()));
+        script.push_str(" -u PWD");
+        for (k, v) in client_env {
+            script.push(' ');
+            script.push_str(&sh_quote(&format!("{k}={v}")));
+        }
+        script.push(' ');
+        script.push_str(&sh_quote(&real_valgrind.display().to_string()));
+        script.push_str(" \"$@\"\n");
+        write_executable(&dir.join("valgrind"), script.as_bytes())?;
+        let Some(json) = metadata else {
+            let _ = std::fs::remove_file(dir.join("cargo"));
+            return Ok(None);
+        };
+        let meta = dir.join("metadata.json");
+        crate::baseline::write_atomic(&meta, json)
+            .map_err(|e| format!("cannot write {}: {e}", meta.display()))?;
+        let cat = super::which("cat").unwrap_or_else(|| PathBuf::from("/bin/cat"));
+        let cargo = format!(
+            "#!/bin/sh\n# Written by `irgate bench`: the workspace's `cargo metadata`, for runners that ask for it.\nexec {} {}\n",
+            sh_quote(&cat.display().to_string()),
+            sh_quote(&meta.display().to_string())
+        );
+        let cargo_path = dir.join("cargo");
+        write_executable(&cargo_path, cargo.as_bytes())?;
+        Ok(Some(cargo_path))
+    }
+
     /// Copies `from` to `to` (inside this directory) through a temporary file and a
     /// rename, keeping it executable.
     pub fn install(&self, from: &Path, to: &Path) -> Result<(), String> {
@@ -168,6 +228,20 @@ impl Pinning {
             (None, None) => "none".to_owned(),
         }
     }
+}
+
+/// `s` as one single-quoted `sh` word.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Writes an executable file through a temporary file and a rename.
+fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    crate::baseline::write_atomic(path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("cannot make {} executable: {e}", path.display()))
 }
 
 /// 64-bit FNV-1a of `parts` (with separators): a stable cache key that does not depend
@@ -270,6 +344,53 @@ pub fn default_cache_dir(workspace: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_quoted() {
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn the_valgrind_wrapper_adds_the_pinned_environment_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let exec = ExecDir::lock(dir.path()).unwrap();
+        let env = crate::bench::which("env").unwrap();
+        // A stand-in for valgrind that prints its environment.
+        let cargo = exec
+            .write_wrappers(
+                &env,
+                &env,
+                &[
+                    ("GLIBC_TUNABLES".into(), "glibc.x=1".into()),
+                    ("IRGATE_T".into(), "a b 'c'".into()),
+                ],
+                Some(b"{\"packages\": []}"),
+            )
+            .unwrap()
+            .unwrap();
+        let out = std::process::Command::new(exec.wrapper_dir().join("valgrind"))
+            .env_clear()
+            .env("A", "1")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut seen: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            ["A=1", "GLIBC_TUNABLES=glibc.x=1", "IRGATE_T=a b 'c'"]
+        );
+        let meta = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1"])
+            .output()
+            .unwrap();
+        assert_eq!(meta.stdout, b"{\"packages\": []}");
+    }
 
     #[test]
     fn fnv_is_stable() {
