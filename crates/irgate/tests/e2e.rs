@@ -131,7 +131,7 @@ fn bench_then_compare_to_exit_codes() {
     // A pinned run of a crate outside this workspace; its fingerprint is complete.
     let out = ctx.bench(10_000, &[]);
     assert!(
-        text(&out).contains("[4/4] irgate-fixture-bench/fixture/"),
+        text(&out).contains("[5/5] irgate-fixture-bench/fixture/"),
         "{}",
         text(&out)
     );
@@ -248,6 +248,29 @@ fn bench_then_compare_to_exit_codes() {
         ctx.environment()["extra"]["preload"],
         "none (could not be built)"
     );
+    // The preload reaches the measured process: without it the clock is real, and
+    // `entropy/clock` loops 10,000 times instead of none.
+    let out = ctx.compare("json", &[]);
+    let c = comparison(&out);
+    let clock = c
+        .benchmarks
+        .iter()
+        .find(|b| b.id.to_string().ends_with("entropy/clock"))
+        .unwrap();
+    assert!(
+        clock.change_pct.unwrap() > 100.0,
+        "the unpinned clock should cost far more: {clock:?}"
+    );
+    let others_moved = c
+        .benchmarks
+        .iter()
+        .filter(|b| b.verdict != irgate_core::Verdict::Unchanged)
+        .count();
+    assert_eq!(
+        others_moved, 1,
+        "only the clock benchmark depends on the preload: {:?}",
+        c.benchmarks
+    );
 
     // Same build, no tunables: drift in glibc_tunables and the canary, and the
     // memcpy-heavy benchmark moves, so the gate fails on drift with evidence.
@@ -311,7 +334,7 @@ fn four_shards_judge_as_one_run() {
     let whole = ctx.compare("json", &[]);
     assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
     let whole = comparison(&whole);
-    assert_eq!(whole.benchmarks.len(), 4);
+    assert_eq!(whole.benchmarks.len(), 5);
 
     // Four shards, two run side by side in each: together the same benchmarks, each
     // once, with the same counts.
@@ -335,7 +358,7 @@ fn four_shards_judge_as_one_run() {
         held += n;
         dirs.push(dir.to_str().unwrap().to_owned());
     }
-    assert_eq!(held, 4, "the shards hold every benchmark exactly once");
+    assert_eq!(held, 5, "the shards hold every benchmark exactly once");
     let mut args = vec!["compare", "--baselines", "baselines", "--format", "json"];
     args.extend(dirs.iter().map(String::as_str));
     let sharded = ctx.irgate(&args);

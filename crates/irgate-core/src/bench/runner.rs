@@ -72,17 +72,27 @@ pub fn cached_path(cache: &Path, harness: Harness, version: &str) -> PathBuf {
         .join(harness.runner())
 }
 
-/// The first line of `<runner> --version` (`gungraun-runner 0.20.0`).
+/// The runner's version line, `<runner> <version>` (`gungraun-runner 0.20.0`), from
+/// `<runner> --version`. Gungraun's runner prints that line; iai-callgrind's runners
+/// have no `--version` and name themselves in the error they print instead
+/// (`... iai-callgrind-runner (0.16.1) is ...`), from which the same line is made.
 pub fn version_line(runner: &Path) -> Option<String> {
     let out = Command::new(runner)
         .arg("--version")
         .stdin(Stdio::null())
-        .stderr(Stdio::null())
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next()?.trim().to_owned();
-    (!line.is_empty()).then_some(line)
+    let name = runner.file_name()?.to_str()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap_or("").trim();
+    if out.status.success() && !first.is_empty() {
+        return Some(first.to_owned());
+    }
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let after = all.split(&format!("{name} (")).nth(1)?;
+    let version = after.split(')').next()?;
+    triple(version)?;
+    Some(format!("{name} {version}"))
 }
 
 /// Whether a `--version` line names `version`.
@@ -355,6 +365,22 @@ mod tests {
         std::fs::write(&missing, "not a program").unwrap();
         let e = find(Some(&missing), dir.path(), Harness::Gungraun, "0.20.0").unwrap_err();
         assert!(e.to_string().contains("--version"), "{e}");
+    }
+
+    #[test]
+    fn iai_callgrind_runners_are_read_from_their_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("iai-callgrind-runner");
+        std::fs::write(
+            &r,
+            "#!/bin/sh\necho \"iai_callgrind_runner: Error: No version information found for iai-callgrind but iai-callgrind-runner (0.16.1) is >= '0.3.0'.\" >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&r, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(version_line(&r).as_deref(), Some("iai-callgrind-runner 0.16.1"));
+        std::fs::write(&r, "#!/bin/sh\necho nonsense >&2\nexit 1\n").unwrap();
+        assert_eq!(version_line(&r), None);
     }
 
     #[test]

@@ -36,3 +36,14 @@ pub fn fib(n: u64) -> u64 {
         fib(n - 1) + fib(n - 2)
     }
 }
+
+/// Seconds since the instant the entropy preload pins the clock to
+/// (1,700,000,000 s after the epoch), capped at 10,000: 0 under the preload, the cap
+/// without it. The `entropy/clock` benchmark loops that many times, so its count
+/// shows whether the preload reached the measured process.
+pub fn since_pinned_epoch() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    now.saturating_sub(1_700_000_000).min(10_000)
+}
