@@ -555,3 +555,95 @@ fn the_comparing_process_glibc_tunables_never_reach_the_fingerprint() {
         "{t}"
     );
 }
+
+#[test]
+fn the_fingerprint_runner_comes_from_cargo_lock_not_from_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A workspace whose lock names gungraun 0.17.2, and a different runner first on PATH.
+    std::fs::write(
+        dir.path().join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"gungraun\"\nversion = \"0.17.2\"\n",
+    )
+    .unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("gungraun-runner");
+    std::fs::write(&fake, "#!/bin/sh\necho gungraun-runner 0.20.0\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_irgate"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("GLIBC_TUNABLES", "glibc.foo=1")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["env"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let env: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(env["runner"], "gungraun-runner 0.17.2");
+
+    // A compare without a recorded fingerprint records the same runner, and the
+    // comparing process's GLIBC_TUNABLES as unknown, so neither is drift.
+    let results = core_fixtures().join("v7");
+    let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
+        .args(["accept", "--baselines", "bl", "--reason", "t"])
+        .arg(&results)
+        .current_dir(dir.path())
+        .env_remove("GLIBC_TUNABLES")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&[
+        "compare",
+        "--baselines",
+        "bl",
+        "--format",
+        "json",
+        results.to_str().unwrap(),
+    ]);
+    let c = irgate_core::Comparison::from_json(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let e = c.environment.as_ref().unwrap();
+    assert_eq!(
+        e.current.runner.as_deref(),
+        Some("gungraun-runner 0.17.2"),
+        "{e:?}"
+    );
+    assert!(
+        !e.changes
+            .iter()
+            .any(|c| c.field == "runner" || c.field == "glibc_tunables"),
+        "{:?}",
+        e.changes
+    );
+
+    // An explicit runner that cannot run is an error, not a silent fallback.
+    let out = run(&["env", "--runner", "/nonexistent/gungraun-runner"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--runner"), "{}", text(&out));
+}
+
+#[test]
+fn setup_without_a_callgrind_suite_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[lib]\npath = \"lib.rs\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("lib.rs"), "").unwrap();
+    let out = irgate(dir.path(), &["setup"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no bench target of this workspace uses gungraun or iai-callgrind"),
+        "{}",
+        text(&out)
+    );
+}

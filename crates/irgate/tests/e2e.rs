@@ -25,6 +25,28 @@ fn require_tools() {
     );
 }
 
+/// The runner the fixture needs, from `irgate setup` with irgate's default cache (the
+/// tests keep their own cache for the preload and canary, so they name the runner
+/// explicitly). Set up once per test binary; a no-op when it is installed already.
+fn runner() -> &'static str {
+    static RUNNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUNNER.get_or_init(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
+            .args(["setup", "--locked", "--workspace"])
+            .arg(fixture_dir())
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("irgate-fixture-bench"),
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "irgate setup failed:\n{}", text(&out));
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(path.ends_with("/gungraun-runner"), "{path}");
+        path
+    })
+}
+
 struct Ctx {
     work: tempfile::TempDir,
 }
@@ -72,6 +94,9 @@ impl Ctx {
             "--out",
             run.to_str().unwrap(),
         ];
+        if !extra.contains(&"--runner") {
+            args.extend(["--runner", runner()]);
+        }
         args.extend_from_slice(extra);
         let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
             .args(&args)

@@ -757,8 +757,12 @@ pub struct RunFacts {
 }
 
 impl RunFacts {
-    /// Reads `<dir>/run.toml`; `None` when `dir` has none (not a run of `irgate bench`).
+    /// Reads `<dir>/run.toml`; `None` when `dir` is not a directory or has none (not
+    /// a run of `irgate bench`).
     pub fn load(dir: &Path) -> Result<Option<Self>, String> {
+        if !dir.is_dir() {
+            return Ok(None);
+        }
         let path = dir.join("run.toml");
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text)

@@ -378,7 +378,10 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&r, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(version_line(&r).as_deref(), Some("iai-callgrind-runner 0.16.1"));
+        assert_eq!(
+            version_line(&r).as_deref(),
+            Some("iai-callgrind-runner 0.16.1")
+        );
         std::fs::write(&r, "#!/bin/sh\necho nonsense >&2\nexit 1\n").unwrap();
         assert_eq!(version_line(&r), None);
     }
