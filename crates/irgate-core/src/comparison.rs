@@ -573,21 +573,21 @@ fn derive_gate(
             .filter(|b| b.verdict == v && b.action == Action::Fail)
             .count()
     };
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let count = crate::render::count;
     let r = failing(Verdict::Regressed);
     if r > 0 {
-        reasons.push(format!("{r} benchmark{} regressed", plural(r)));
+        reasons.push(format!("{} regressed", count(r, "benchmark")));
     }
     let m = failing(Verdict::Missing);
     if m > 0 {
         reasons.push(format!(
-            "{m} benchmark{} missing from the run but present in the baselines",
-            plural(m)
+            "{} missing from the run but present in the baselines",
+            count(m, "benchmark")
         ));
     }
     let n = failing(Verdict::New);
     if n > 0 {
-        reasons.push(format!("{n} benchmark{} without a baseline", plural(n)));
+        reasons.push(format!("{} without a baseline", count(n, "benchmark")));
     }
     if let Some(env) = environment {
         if env.fails(benchmarks) {
@@ -596,9 +596,9 @@ fn derive_gate(
                 .filter(|b| matches!(b.verdict, Verdict::Regressed | Verdict::Improved))
                 .count();
             reasons.push(format!(
-                "{} and {moved} benchmark{} moved past {} threshold: the change may come from the environment rather than the code; run the baselines' commit in this environment to tell them apart, or accept the new environment on purpose with `irgate accept`",
+                "{} and {} moved past {} threshold: the change may come from the environment rather than the code; run the baselines' commit in this environment to tell them apart, or accept the new environment on purpose with `irgate accept`",
                 env.difference_sentence(),
-                plural(moved),
+                count(moved, "benchmark"),
                 if moved == 1 { "its" } else { "their" }
             ));
         }

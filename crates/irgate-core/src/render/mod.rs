@@ -96,27 +96,28 @@ pub(crate) fn warning_lines(c: &Comparison) -> Vec<String> {
     use crate::comparison::Verdict;
     use crate::policy::Action;
     let mut out = Vec::new();
-    let count = |v: Verdict| c.warnings().filter(|b| b.verdict == v).count();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
-    let n = count(Verdict::New);
+    let warned = |v: Verdict| c.warnings().filter(|b| b.verdict == v).count();
+    let n = warned(Verdict::New);
     if n > 0 {
         out.push(format!(
-            "{n} benchmark{} without a baseline (accept it to start gating it)",
-            plural(n)
+            "{} without a baseline (accept {} to start gating {})",
+            count(n, "benchmark"),
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "it" } else { "them" }
         ));
     }
-    let n = count(Verdict::Missing);
+    let n = warned(Verdict::Missing);
     if n > 0 {
         out.push(format!(
-            "{n} baseline{} without a benchmark in the run",
-            plural(n)
+            "{} without a benchmark in the run",
+            count(n, "baseline")
         ));
     }
-    let n = count(Verdict::Regressed);
+    let n = warned(Verdict::Regressed);
     if n > 0 {
         out.push(format!(
-            "{n} regression{} under a warn-only override",
-            plural(n)
+            "{} under a warn-only override",
+            count(n, "regression")
         ));
     }
     if let Some(e) = &c.environment {
