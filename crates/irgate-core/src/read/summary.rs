@@ -13,6 +13,33 @@
 //! In v3–v6 a metric's `metrics` is `{"Left": new}`, `{"Both": [new, old]}` or
 //! `{"Right": old}` (a metric that only the old run had, which is an error here).
 //!
+//! # Why not the `gungraun-summary` crate
+//!
+//! Gungraun publishes a typed model of its summaries (`gungraun-summary` 7.0.0, a
+//! dev-dependency here for its JSON schemas). irgate keeps these hand-written types,
+//! measured on the 10,000 v7 summaries of the `summaries_10k` example:
+//!
+//! - Parsing, one thread, same bytes in memory, fastest of 10 rounds
+//!   (`cargo run --release -p irgate-core --example summary_models --
+//!   target/compare-10k/summaries`, two runs): this reader 158 and 161 ms (about
+//!   16 µs a summary, including the benchmark id and the metrics); the crate's
+//!   `util::parse_slice` 947 and 791 ms (79 to 95 µs a summary, deserialisation
+//!   alone). The model builds every field and map of a summary; these types skip
+//!   what is not used without building it.
+//! - The whole `irgate compare` on those 10,000 summaries (`hyperfine --warmup 3
+//!   --min-runs 30`, the commands of `benches/compare-10k.sh`, two runs on a
+//!   2-core machine shared with other builds): 391 ± 49 and 400 ± 59 ms with this
+//!   reader against 420 ± 51 and 419 ± 57 ms for the reader before v3 to v5 were
+//!   added, so the extra versions cost the v7 case nothing measurable.
+//! - Dependencies: the crate's tree (`cargo tree -p irgate-core -e normal,dev
+//!   --no-dedupe`, the part below `gungraun-summary`) has 21 crates, 8 of them not in
+//!   irgate-core's own (`cargo tree -p irgate-core -e normal`): `gungraun-summary`,
+//!   `gungraun-runner` (0.20.0 with its `summary` feature; the crate asks for
+//!   `>=0.19.3`), `either-or-both`, `indexmap`, `hashbrown`, `equivalent`, `foldhash`,
+//!   `allocator-api2`.
+//! - Coverage: it models v6 and v7 only, so v3 to v5 would need types of their own
+//!   anyway.
+//!
 //! Adding a schema version means adding its types here (as fields of [`Summary`] and
 //! [`Profile`]), the function that takes its metrics beside [`metrics_v7`], and a line
 //! in [`SUPPORTED`].
