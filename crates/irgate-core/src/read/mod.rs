@@ -133,10 +133,10 @@ pub struct ReadResult {
     /// The file it was read from (a `summary.json`, or the stream that held it).
     pub file: PathBuf,
     /// How long the benchmark took to run, in nanoseconds (`duration_ns`; Gungraun v7
-    /// summaries carry it, v6 ones do not).
+    /// summaries carry it, v3 to v6 ones do not).
     pub duration_ns: Option<u64>,
     /// When the benchmark started, as the summary gives it (`started_at`, RFC 3339;
-    /// Gungraun v7 summaries carry it, v6 ones do not).
+    /// Gungraun v7 summaries carry it, v3 to v6 ones do not).
     pub started_at: Option<String>,
 }
 
