@@ -1,11 +1,12 @@
-//! Reading benchmark results: Gungraun summary schema v7, iai-callgrind schema v6, and
-//! the one-object-per-line stream of `cargo bench -- --output-format=json`.
+//! Reading benchmark results: summary schemas v3 to v7 (iai-callgrind 0.14 to 0.16,
+//! Gungraun 0.17 to 0.20; the `summary` module says which writes which), and the
+//! one-object-per-line stream of `cargo bench -- --output-format=json`.
 //!
 //! Layout this module expects (both tools write it; only the file name matters here):
 //!
 //! ```text
-//! target/gungraun/<package>/<bench>/<group>/<function>[.<id>]/summary.json   (v7)
-//! target/iai/<package>/<bench>/<group>/<function>[.<id>]/summary.json        (v6)
+//! target/gungraun/<package>/<bench>/<group>/<function>[.<id>]/summary.json   (v6, v7)
+//! target/iai/<package>/<bench>/<group>/<function>[.<id>]/summary.json        (v3–v6)
 //! ```
 //!
 //! Any number of files and directories can be given (shards of a CI matrix); their
@@ -67,11 +68,15 @@ pub enum ReadError {
         message: Box<str>,
     },
     /// The summary declares a schema version this build does not read.
-    #[error("{path}: unsupported summary schema version {version:?} (irgate reads Gungraun v7 and iai-callgrind v6)")]
+    #[error(
+        "{path}: unsupported summary schema version {version:?}; irgate reads {}",
+        summary::SUPPORTED
+    )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
-        /// The version found (`<none>` when absent).
+        /// The version found (`<none>` when absent). The message also lists the versions
+        /// read and the harness versions that write them.
         version: String,
     },
     /// Valid JSON, but not a summary of a known shape.
@@ -128,10 +133,10 @@ pub struct ReadResult {
     /// The file it was read from (a `summary.json`, or the stream that held it).
     pub file: PathBuf,
     /// How long the benchmark took to run, in nanoseconds (`duration_ns`; Gungraun v7
-    /// summaries carry it, v6 ones do not).
+    /// summaries carry it, v3 to v6 ones do not).
     pub duration_ns: Option<u64>,
     /// When the benchmark started, as the summary gives it (`started_at`, RFC 3339;
-    /// Gungraun v7 summaries carry it, v6 ones do not).
+    /// Gungraun v7 summaries carry it, v3 to v6 ones do not).
     pub started_at: Option<String>,
 }
 
@@ -319,7 +324,8 @@ fn convert(
     };
     let metrics = match version.as_str() {
         "7" => summary::metrics_v7(s).map_err(shape)?,
-        "6" => summary::metrics_v6(s).map_err(shape)?,
+        "4" | "5" | "6" => summary::metrics_v4_to_v6(s, &version).map_err(shape)?,
+        "3" => summary::metrics_v3(s).map_err(shape)?,
         _ => {
             return Err(ReadError::UnsupportedVersion {
                 path: path.to_owned(),
