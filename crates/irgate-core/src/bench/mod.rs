@@ -887,16 +887,33 @@ fn progress_line(line: &str) -> Option<(String, String)> {
         id.push('/');
         id.push_str(case);
     }
-    let ir = v
-        .pointer("/profiles/0/data/total/metrics/Ir/values/new")
-        .map(|n| match n {
-            serde_json::Value::Object(m) => m
-                .get("Int")
-                .map_or_else(|| n.to_string(), ToString::to_string),
-            other => other.to_string(),
-        })
-        .unwrap_or_else(|| "?".into());
+    // v7 keeps the new value under `values/new`; v4 to v6 under `metrics`, as a
+    // number, `{"Int": n}` or `{"Left"|"Both": …}`; v3 in its callgrind summary.
+    let ir = [
+        "/profiles/0/data/total/metrics/Ir/values/new",
+        "/profiles/0/summaries/total/summary/Callgrind/Ir/metrics",
+        "/callgrind_summary/callgrind_run/total/summary/Ir/metrics",
+    ]
+    .iter()
+    .find_map(|p| v.pointer(p))
+    .and_then(progress_number)
+    .unwrap_or_else(|| "?".into());
     Some((id, ir))
+}
+
+/// The integer of a metric value in any summary schema's shape, as text.
+fn progress_number(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(m) => m
+            .get("Int")
+            .or_else(|| m.get("Left"))
+            .or_else(|| m.get("Both").and_then(|b| b.get(0)))
+            .or_else(|| m.get("new"))
+            .and_then(progress_number),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -917,5 +934,9 @@ mod tests {
         assert_eq!(progress_line("ir::g::f x"), None);
         let v6 = r#"{"module_path":"ir::g::f","function_name":"f","id":"x","profiles":[]}"#;
         assert_eq!(progress_line(v6), Some(("g/f/x".into(), "?".into())));
+        let v6 = r#"{"module_path":"ir::g::f","function_name":"f","profiles":[{"summaries":{"total":{"summary":{"Callgrind":{"Ir":{"metrics":{"Left":{"Int":178240}}}}}}}}]}"#;
+        assert_eq!(progress_line(v6), Some(("g/f".into(), "178240".into())));
+        let both = r#"{"module_path":"ir::g::f","function_name":"f","profiles":[{"summaries":{"total":{"summary":{"Callgrind":{"Ir":{"metrics":{"Both":[{"Int":5},{"Int":4}]}}}}}}}]}"#;
+        assert_eq!(progress_line(both), Some(("g/f".into(), "5".into())));
     }
 }
