@@ -74,37 +74,24 @@ pub enum InitError {
     },
     /// A suite uses a harness or version `irgate bench` does not pin.
     #[error(
-        "{suite} uses {library} {version}, and irgate bench pins {supported} so far: \
+        "{suite} uses {found}, and irgate bench pins {supported} so far: \
          depend on `gungraun = \"=0.20.0\"` and run `irgate init` again"
     )]
     Unsupported {
         /// `package/bench`.
         suite: String,
-        /// The harness library.
-        library: &'static str,
-        /// Its version.
-        version: String,
+        /// The harness library and its version (`iai-callgrind 0.16.1`).
+        found: String,
         /// What is supported, e.g. `gungraun 0.20`.
         supported: String,
     },
     /// Two suites need different runners.
-    #[error(
-        "{first} uses {first_lib} {first_version} but {other} uses {other_lib} {other_version}: \
-         the gate runs one runner, so move both to the same version"
-    )]
+    #[error("{first} but {other}: the gate runs one runner, so move both to the same version")]
     Mixed {
-        /// One suite.
+        /// One suite and its harness (`a/ir uses gungraun 0.20.0`).
         first: String,
-        /// Its library.
-        first_lib: &'static str,
-        /// Its version.
-        first_version: String,
-        /// Another suite.
+        /// Another suite at another harness or version.
         other: String,
-        /// Its library.
-        other_lib: &'static str,
-        /// Its version.
-        other_version: String,
     },
     /// `--irgate-repo` or `--irgate-ref` is not usable in a workflow.
     #[error("{0}")]
@@ -145,6 +132,9 @@ pub struct Setup {
     pub files: Vec<File>,
     /// Things to know that do not stop the set-up.
     pub notes: Vec<String>,
+    /// Cargo.lock was written by `cargo metadata` during the set-up, so the printed
+    /// git command adds it too.
+    pub add_lock: bool,
 }
 
 /// What happened to one file.
@@ -163,21 +153,35 @@ pub enum Written {
 /// Finds the suites and prepares the files, writing nothing.
 pub fn plan(options: &InitOptions) -> Result<Setup, InitError> {
     check_source(&options.source)?;
+    // `cargo metadata` writes a missing Cargo.lock; whether it was there before
+    // decides what to say about it.
+    let locks_before: Vec<PathBuf> = std::fs::canonicalize(&options.workspace)
+        .map(|d| {
+            d.ancestors()
+                .map(|a| a.join("Cargo.lock"))
+                .filter(|l| l.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
     let ws = cargo::discover(&options.workspace, false)?;
     let root = ws.root.clone();
     let Some(first) = ws.suites.first().cloned() else {
         return Err(InitError::NoSuite { root });
     };
-    let name = |s: &Suite| format!("{}/{}", s.package, s.bench);
+    let uses = |s: &Suite| {
+        format!(
+            "{}/{} uses {} {}",
+            s.package,
+            s.bench,
+            s.harness.library(),
+            s.version
+        )
+    };
     for s in &ws.suites {
         if (s.harness, &s.version) != (first.harness, &first.version) {
             return Err(InitError::Mixed {
-                first: name(&first),
-                first_lib: first.harness.library(),
-                first_version: first.version.clone(),
-                other: name(s),
-                other_lib: s.harness.library(),
-                other_version: s.version.clone(),
+                first: uses(&first),
+                other: uses(s),
             });
         }
     }
@@ -186,9 +190,8 @@ pub fn plan(options: &InitOptions) -> Result<Setup, InitError> {
     });
     if !supported {
         return Err(InitError::Unsupported {
-            suite: name(&first),
-            library: first.harness.library(),
-            version: first.version.clone(),
+            suite: format!("{}/{}", first.package, first.bench),
+            found: format!("{} {}", first.harness.library(), first.version),
             supported: SUPPORTED
                 .iter()
                 .map(|(h, v)| format!("{} {v}", h.library()))
@@ -198,8 +201,17 @@ pub fn plan(options: &InitOptions) -> Result<Setup, InitError> {
     }
 
     let mut notes = Vec::new();
-    let locked = root.join("Cargo.lock").is_file();
-    if !locked {
+    let lock = root.join("Cargo.lock");
+    let locked = lock.is_file();
+    let lock_is_new =
+        locked && !std::fs::canonicalize(&lock).is_ok_and(|l| locks_before.contains(&l));
+    if lock_is_new {
+        notes.push(
+            "`cargo metadata` wrote Cargo.lock, which the workspace had not: the gate builds \
+             with --locked, so commit it (the git command below adds it)"
+                .to_owned(),
+        );
+    } else if !locked {
         notes.push(
             "the workspace has no Cargo.lock: the gate runs without --locked, so a new release \
              of a dependency can move the counts; commit Cargo.lock"
@@ -229,6 +241,7 @@ pub fn plan(options: &InitOptions) -> Result<Setup, InitError> {
     ];
     Ok(Setup {
         root,
+        add_lock: lock_is_new,
         harness: first.harness,
         version: first.version.clone(),
         suites: ws.suites,
@@ -271,11 +284,14 @@ impl Setup {
     /// The commands that make the first baselines and open the first gated pull
     /// request, to run at the workspace root after [`apply`].
     pub fn next_commands(&self) -> [String; 3] {
-        let files: Vec<String> = self
+        let mut files: Vec<String> = self
             .files
             .iter()
             .map(|f| f.path.display().to_string())
             .collect();
+        if self.add_lock {
+            files.push("Cargo.lock".to_owned());
+        }
         [
             format!("irgate bench {} --out {RUN_DIR}", self.bench_args.join(" ")),
             format!("irgate accept --reason 'first baselines' {RUN_DIR}"),
