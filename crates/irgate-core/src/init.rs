@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::baseline::write_atomic;
 use crate::bench::cargo::{self, Harness, Suite};
-use crate::bench::{BenchError, SUPPORTED};
+use crate::bench::{runner, BenchError};
 use crate::policy::{Action, Policy, POLICY_FILE};
 
 /// The repository the written workflows take irgate from, unless told otherwise.
@@ -73,17 +73,14 @@ pub enum InitError {
         root: PathBuf,
     },
     /// A suite uses a harness or version `irgate bench` does not pin.
-    #[error(
-        "{suite} uses {found}, and irgate bench pins {supported} so far: \
-         depend on `gungraun = \"=0.20.0\"` and run `irgate init` again"
-    )]
+    #[error("{suite} uses {found}, and irgate bench pins {supported}: move the suite to one of those and run `irgate init` again")]
     Unsupported {
         /// `package/bench`.
         suite: String,
-        /// The harness library and its version (`iai-callgrind 0.16.1`).
+        /// The harness library and its version (`iai-callgrind 0.13.0`).
         found: String,
-        /// What is supported, e.g. `gungraun 0.20`.
-        supported: String,
+        /// What `irgate bench` pins.
+        supported: &'static str,
     },
     /// Two suites need different runners.
     #[error("{first} but {other}: the gate runs one runner, so move both to the same version")]
@@ -185,18 +182,11 @@ pub fn plan(options: &InitOptions) -> Result<Setup, InitError> {
             });
         }
     }
-    let supported = SUPPORTED.iter().any(|(h, v)| {
-        *h == first.harness && (first.version == *v || first.version.starts_with(&format!("{v}.")))
-    });
-    if !supported {
+    if runner::capabilities(first.harness, &first.version).is_none() {
         return Err(InitError::Unsupported {
             suite: format!("{}/{}", first.package, first.bench),
             found: format!("{} {}", first.harness.library(), first.version),
-            supported: SUPPORTED
-                .iter()
-                .map(|(h, v)| format!("{} {v}", h.library()))
-                .collect::<Vec<_>>()
-                .join(", "),
+            supported: runner::SUPPORTED_TEXT,
         });
     }
 
@@ -293,7 +283,15 @@ impl Setup {
             files.push("Cargo.lock".to_owned());
         }
         [
-            format!("irgate bench {} --out {RUN_DIR}", self.bench_args.join(" ")),
+            format!(
+                "irgate setup{} && irgate bench {} --out {RUN_DIR}",
+                if self.bench_args.iter().any(|a| a == "--locked") {
+                    " --locked"
+                } else {
+                    ""
+                },
+                self.bench_args.join(" ")
+            ),
             format!("irgate accept --reason 'first baselines' {RUN_DIR}"),
             format!(
                 "git switch -c irgate && git add {} baselines && git commit -m 'Gate pull requests on instruction counts (irgate)' && git push -u origin irgate",

@@ -147,9 +147,9 @@ pub(crate) enum Cmd {
     /// Set a repository up for the gate: irgate.toml and the three workflows.
     ///
     /// Run at the root of a cargo workspace (the repository root). Finds the bench
-    /// targets that use gungraun (cargo metadata) and the runner version they need
-    /// (the library's), then writes irgate.toml (every key commented out at its
-    /// default) and .github/workflows/irgate.yml (the gate: pull_request, read-only
+    /// targets that use gungraun or iai-callgrind (cargo metadata) and the runner
+    /// version they need (the library's), then writes irgate.toml (every key
+    /// commented out at its default) and .github/workflows/irgate.yml (the gate: pull_request, read-only
     /// token), irgate-report.yml (posts the verdict: workflow_run) and
     /// irgate-accept.yml (`/irgate accept`: issue_comment), filled in with the suites,
     /// the runner version and where the workflows get irgate from. A file that exists

@@ -6,7 +6,8 @@
 //! Callgrind bench is a clear error.
 //!
 //! The fixture is copied to a temporary directory first, so no tracked file is
-//! touched. Its build shares the end-to-end test's target directory under
+//! touched. The runner comes from `irgate setup` in irgate's default cache, where
+//! `ci/setup` installs it. The build shares the end-to-end test's target directory under
 //! `CARGO_TARGET_TMPDIR` (stable between runs), so Gungraun and its dependencies are
 //! compiled once for both tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -67,7 +68,6 @@ fn shell(dir: &Path, line: &str) -> Output {
         .env("PATH", std::env::join_paths(dirs).unwrap())
         .env("NO_COLOR", "1")
         .env("CARGO_TARGET_DIR", shared_target())
-        .env("IRGATE_CACHE_DIR", shared_target().join("irgate-cache"))
         .output()
         .unwrap()
 }
@@ -147,9 +147,14 @@ fn init_then_printed_commands_gate_the_workspace() {
     );
     assert!(gate.contains("runner-version: '0.20.0'"), "{gate}");
 
-    // Steps 1 and 2 exactly as printed: the pinned run, then the first baselines.
+    // Steps 1 and 2 exactly as printed: the runner (irgate setup, a no-op when it is
+    // installed already, as ci/setup leaves it) and the pinned run, then the first
+    // baselines.
     let bench = step(&printed, 1);
-    assert!(bench.starts_with("irgate bench "), "{bench}");
+    assert!(
+        bench.starts_with("irgate setup --locked && irgate bench "),
+        "{bench}"
+    );
     let out = shell(&ws, &bench);
     assert!(out.status.success(), "{bench}\n{}", text(&out));
     assert!(
