@@ -253,8 +253,8 @@ const DEFAULT_REF: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
 pub(crate) const INIT_AFTER_HELP: &str = "\
 Exit codes: 0 the files are in place (written, or left as they were), 2 nothing to set
-up (no bench target uses gungraun, a harness version irgate bench does not pin, suites
-at different versions) or a file could not be written.
+up (no bench target uses gungraun or iai-callgrind, a harness version irgate bench
+does not pin, suites at different versions) or a file could not be written.
 
 Example, at the repository root:
   irgate init                 # writes irgate.toml and .github/workflows/irgate*.yml
