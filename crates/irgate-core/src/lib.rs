@@ -16,6 +16,7 @@ pub mod compare;
 pub mod comparison;
 pub mod env;
 pub mod glibc;
+pub mod init;
 pub mod model;
 pub mod policy;
 pub mod read;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use irgate_core::bench::{self, doctor};
+use irgate_core::init;
 use irgate_core::render::Format;
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -12,6 +13,7 @@ Exit codes: 0 the gate passed, 1 the gate failed (regression, missing benchmark,
 environment drift under a strict policy), 2 could not judge (bad input, I/O, usage).
 
 Typical use, at the root of a cargo workspace whose bench targets use gungraun:
+  irgate init                                # once: irgate.toml, .github/workflows/irgate*.yml
   irgate bench --out target/irgate/run       # the pinned run: summaries + environment.json
   irgate accept --reason 'first baselines' target/irgate/run    # once: writes baselines/
   irgate compare target/irgate/run           # every change: judge against baselines/
@@ -142,6 +144,34 @@ pub(crate) enum Cmd {
         #[command(flatten)]
         look: Look,
     },
+    /// Set a repository up for the gate: irgate.toml and the three workflows.
+    ///
+    /// Run at the root of a cargo workspace (the repository root). Finds the bench
+    /// targets that use gungraun or iai-callgrind (cargo metadata) and the runner
+    /// version they need (the library's), then writes irgate.toml (every key
+    /// commented out at its default) and .github/workflows/irgate.yml (the gate: pull_request, read-only
+    /// token), irgate-report.yml (posts the verdict: workflow_run) and
+    /// irgate-accept.yml (`/irgate accept`: issue_comment), filled in with the suites,
+    /// the runner version and where the workflows get irgate from. A file that exists
+    /// with other contents is left alone unless --force. Prints what it wrote and
+    /// skipped, and the three commands that make the first baselines and open the
+    /// first gated pull request.
+    #[command(after_help = INIT_AFTER_HELP)]
+    Init {
+        /// A directory inside the cargo workspace; the files go to its root.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+        /// Overwrite files that exist with other contents.
+        #[arg(long)]
+        force: bool,
+        /// The GitHub repository the workflows take irgate from (the action and
+        /// `cargo install --git`).
+        #[arg(long, value_name = "OWNER/NAME", default_value = init::DEFAULT_REPO)]
+        irgate_repo: String,
+        /// The tag or full commit id of that repository the workflows pin.
+        #[arg(long, value_name = "REF", default_value = DEFAULT_REF)]
+        irgate_ref: String,
+    },
     /// Run a workspace's Callgrind benchmarks in the pinned environment.
     ///
     /// Finds the bench targets that use gungraun (cargo metadata), checks that the
@@ -217,6 +247,18 @@ pub(crate) enum Cmd {
     #[command(subcommand)]
     Github(crate::github::GithubCommand),
 }
+
+/// The irgate tag the written workflows pin by default: this binary's version.
+const DEFAULT_REF: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+pub(crate) const INIT_AFTER_HELP: &str = "\
+Exit codes: 0 the files are in place (written, or left as they were), 2 nothing to set
+up (no bench target uses gungraun or iai-callgrind, a harness version irgate bench
+does not pin, suites at different versions) or a file could not be written.
+
+Example, at the repository root:
+  irgate init                 # writes irgate.toml and .github/workflows/irgate*.yml
+  irgate init --force         # the same, overwriting files that differ";
 
 pub(crate) const BENCH_AFTER_HELP: &str = "\
 Exit codes: 0 the run finished, 2 it could not be made (no runner, a runner at another

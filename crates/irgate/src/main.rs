@@ -18,6 +18,7 @@ use clap::Parser;
 use irgate_core::baseline::{self, AcceptOptions, Provenance};
 use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
+use irgate_core::init;
 use irgate_core::policy::PolicySource;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
@@ -75,6 +76,35 @@ fn run(cli: Cli) -> Result<u8> {
                 Ok(2)
             }
         },
+        Cmd::Init {
+            workspace,
+            force,
+            irgate_repo,
+            irgate_ref,
+        } => {
+            let options = init::InitOptions {
+                workspace,
+                force,
+                source: init::Source {
+                    repo: irgate_repo,
+                    rev: irgate_ref,
+                },
+            };
+            let done = init::plan(&options).and_then(|setup| {
+                let written = init::apply(&setup, options.force)?;
+                Ok(setup.report(&written))
+            });
+            match done {
+                Ok(report) => {
+                    emit(None, &report)?;
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("irgate init: error: {e}");
+                    Ok(2)
+                }
+            }
+        }
         Cmd::Doctor {
             args,
             sources,
