@@ -316,13 +316,45 @@ type Judged<T> = std::result::Result<T, (anyhow::Error, Option<Box<Environment>>
 /// The fingerprint a run directory holds: `environment.json` in a results directory or
 /// beside it (`<run>/gungraun` → `<run>/environment.json`).
 fn run_environment(results: &[PathBuf]) -> Option<PathBuf> {
-    results.iter().find_map(|r| {
-        [Some(r.as_path()), r.parent()]
+    results.iter().find_map(|r| environment_of(r))
+}
+
+/// The `environment.json` in or beside one results directory.
+fn environment_of(r: &Path) -> Option<PathBuf> {
+    [Some(r), r.parent()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("environment.json"))
+        .find(|p| p.is_file())
+}
+
+/// Shards judged together must have run in one environment: the first run's
+/// fingerprint speaks for all of them, so a shard whose fingerprint differs in a
+/// field that can move a count (another glibc, other tunables, another canary) is an
+/// error naming both files, never a silent mix.
+fn shards_agree(results: &[PathBuf], first: &Path, env: &Environment) -> Result<()> {
+    for r in results {
+        let Some(p) = environment_of(r) else { continue };
+        if p == first {
+            continue;
+        }
+        let other = penv::load(&p)?;
+        let moved: Vec<String> = env
+            .diff(&other, &[])
             .into_iter()
-            .flatten()
-            .map(|d| d.join("environment.json"))
-            .find(|p| p.is_file())
-    })
+            .filter(|c| !c.informational)
+            .map(|c| c.field)
+            .collect();
+        if !moved.is_empty() {
+            bail!(
+                "{} and {} differ in {}: these runs were made in different environments and cannot be judged as one",
+                first.display(),
+                p.display(),
+                moved.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn read_run(inputs: &Inputs) -> Judged<Run> {
@@ -331,7 +363,14 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .clone()
         .or_else(|| run_environment(&inputs.results));
     let environment = match &recorded {
-        Some(p) => penv::load(p).map_err(|e| (e.into(), None))?,
+        Some(p) => {
+            let env = penv::load(p).map_err(|e| (e.into(), None))?;
+            if inputs.env.is_none() {
+                shards_agree(&inputs.results, p, &env)
+                    .map_err(|e| (e, Some(Box::new(env.clone()))))?;
+            }
+            env
+        }
         None => penv::capture_at_compare(&CaptureOptions {
             workspace: inputs.repo_root.clone(),
             ..CaptureOptions::default()

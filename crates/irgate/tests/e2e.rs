@@ -400,6 +400,20 @@ fn four_shards_judge_as_one_run() {
     let out = ctx.irgate(&twice);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
+    // Shards whose fingerprints differ (here: other tunables) cannot be judged as one.
+    let other = Path::new(&dirs[3]).join("environment.json");
+    let mut env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    env["glibc_tunables"] = "".into();
+    std::fs::write(&other, serde_json::to_string(&env).unwrap()).unwrap();
+    let out = ctx.irgate(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("different environments") && text(&out).contains("glibc_tunables"),
+        "{}",
+        text(&out)
+    );
+
     // A malformed shard is refused before anything runs.
     let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
         .args(["bench", "--shard", "5/4"])
