@@ -25,7 +25,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use irgate_core::Comparison;
 use irgate_github::accept::AcceptConfig;
 use irgate_github::check::{CheckOptions, ReportMode};
-use irgate_github::client::{Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL};
+use irgate_github::client::{
+    check_http_url, Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL,
+};
 use irgate_github::comment::{PullRequest, StickyOptions};
 use irgate_github::events::{Credentials, GithubHandler};
 use irgate_github::report::{self, PostOptions};
@@ -133,6 +135,7 @@ impl ConnectionArgs {
                     })?,
             ),
         };
+        check_http_url(&self.api_url).map_err(|e| format!("--api-url (GITHUB_API_URL): {e}"))?;
         Ok(ClientConfig {
             base_url: self.api_url.clone(),
             auth,
@@ -195,6 +198,14 @@ pub struct ShowArgs {
 }
 
 impl ShowArgs {
+    /// Checks the options that GitHub would refuse only after the first posts.
+    fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.details_url {
+            check_http_url(url).map_err(|e| format!("--details-url: {e}"))?;
+        }
+        Ok(())
+    }
+
     fn post_options(&self) -> PostOptions {
         PostOptions {
             sticky: StickyOptions {
@@ -346,6 +357,7 @@ pub fn run(cmd: GithubCommand) -> u8 {
 }
 
 async fn post(args: PostArgs) -> Result<u8, String> {
+    args.show.check()?;
     let pr = PullRequest::new(&args.repo, args.pr)
         .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
     let comparison = match (&args.comparison, &args.could_not_judge) {
@@ -380,6 +392,7 @@ async fn post(args: PostArgs) -> Result<u8, String> {
 }
 
 async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
+    args.show.check()?;
     let config = args.connection.client_config()?;
     let handler = GithubHandler::new(
         Credentials::Fixed(config),
@@ -400,6 +413,7 @@ async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, String> {
+    args.show.check()?;
     let config = ServerConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     let base_url = config
         .github
