@@ -351,3 +351,34 @@ fn urls_without_a_scheme_are_refused_naming_the_option() {
     );
     assert!(fake.st().seen.is_empty(), "nothing was sent");
 }
+
+#[test]
+fn post_refuses_pr_zero_and_a_sha_that_is_not_a_full_commit_id() {
+    let (_rt, fake) = fake();
+    let with = |flag: &str, value: &str| {
+        let mut args = post_args(&fake.url, TOKEN_ENV, &[]);
+        let at = args.iter().position(|a| a == flag).unwrap();
+        args[at + 1] = value.to_owned();
+        irgate_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+    for pr in ["0", "00"] {
+        let out = with("--pr", pr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--pr {pr}: {stderr}");
+        assert!(stderr.contains("--pr"), "{stderr}");
+    }
+    for sha in [
+        "abc",
+        "abc1234",
+        &SHA[..39],
+        &format!("{SHA}0"),
+        &SHA.replace('e', "g"),
+    ] {
+        let out = with("--sha", sha);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--sha {sha}: {stderr}");
+        assert!(stderr.contains("--sha"), "{stderr}");
+        assert!(stderr.contains("40"), "{stderr}");
+    }
+    assert!(fake.st().seen.is_empty(), "nothing posted for bad input");
+}
