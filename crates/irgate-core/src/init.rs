@@ -652,6 +652,38 @@ mod tests {
         }
     }
 
+    /// The report workflow's `concurrency:` block: (group, cancel-in-progress).
+    fn concurrency(workflow: &str) -> (String, String) {
+        let mut lines = workflow
+            .lines()
+            .skip_while(|l| *l != "concurrency:")
+            .skip(1);
+        let mut field = |name: &str| {
+            lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        (field("group:"), field("cancel-in-progress:"))
+    }
+
+    #[test]
+    fn report_posts_for_one_pull_request_one_at_a_time() {
+        // Two report runs for the same pull request (two pushes in a row) must
+        // not post at the same time; runs for other pull requests may.
+        let this_repo = include_str!("../../../.github/workflows/irgate-report.yml");
+        for workflow in [REPORT_TEMPLATE, this_repo] {
+            let (group, cancel) = concurrency(workflow);
+            assert!(
+                group.contains("github.event.workflow_run.pull_requests[0].number"),
+                "{group}"
+            );
+            assert!(!group.contains("head_sha"), "{group}");
+            assert_eq!(cancel, "false");
+        }
+    }
+
     #[test]
     fn a_source_that_is_not_a_plain_word_is_refused() {
         assert!(check_source(&source("v0.1.0")).is_ok());

@@ -5,7 +5,7 @@
 mod common;
 
 use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
-use irgate_core::render::{markdown, terminal, MarkdownOptions, TerminalOptions};
+use irgate_core::render::{escape_markdown, markdown, terminal, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare, BenchResult, Comparison, Environment, Metrics, Policy, Run};
 
 fn env() -> Environment {
@@ -170,6 +170,44 @@ fn hostile_names_are_escaped() {
     // The 10 KB name is shortened.
     assert!(!md.contains(&"x".repeat(200)));
     insta::assert_snapshot!(md);
+}
+
+/// Bidi controls and zero-width characters would let a name read differently
+/// from what it is; they are shown as `<U+XXXX>`. `$` is written as an entity
+/// so that GitHub's math rendering cannot take a name as a formula.
+#[test]
+fn invisible_characters_and_dollars_in_names_are_shown_escaped() {
+    assert_eq!(
+        escape_markdown("a\u{202e}b\u{2066}c\u{200b}d\u{200d}e\u{2060}f\u{feff}g"),
+        "a&lt;U+202E&gt;b&lt;U+2066&gt;c&lt;U+200B&gt;d&lt;U+200D&gt;e&lt;U+2060&gt;f&lt;U+FEFF&gt;g"
+    );
+    assert_eq!(
+        escape_markdown("$x^2$ and $$y$$"),
+        "&#36;x^2&#36; and &#36;&#36;y&#36;&#36;"
+    );
+    let invisible: Vec<char> = ('\u{202a}'..='\u{202e}')
+        .chain('\u{2066}'..='\u{2069}')
+        .chain(['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'])
+        .collect();
+    for ch in &invisible {
+        let escaped = escape_markdown(&format!("x{ch}y"));
+        assert!(!escaped.contains(*ch), "{:04X} survived", u32::from(*ch));
+        assert_eq!(escaped, format!("x&lt;U+{:04X}&gt;y", u32::from(*ch)));
+    }
+    let name = "pkg/iai/group/evil\u{202e}txt.exe_$x$";
+    let md = markdown(
+        &ir_comparison("iai", [(name, 1000, 2000)]),
+        &MarkdownOptions::default(),
+    );
+    assert!(
+        md.contains("evil&lt;U+202E&gt;txt.exe\\_&#36;x&#36;"),
+        "{md}"
+    );
+    assert!(!md.contains('$'), "{md}");
+    // The escaper's own word joiner after `@`/`#` is the only invisible left.
+    for ch in invisible.iter().filter(|c| **c != '\u{2060}') {
+        assert!(!md.contains(*ch), "{:04X} in {md}", u32::from(*ch));
+    }
 }
 
 #[test]

@@ -104,6 +104,42 @@ pub struct ClientConfig {
 /// Default API root.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
+/// Checks that `url` is an absolute `http://` or `https://` URL with a host,
+/// and says what is wrong otherwise (the caller names the option it came from).
+///
+/// Used for the API root and for links handed to GitHub (a check run's
+/// "Details" link): `127.0.0.1:8080` without a scheme would otherwise reach the
+/// HTTP stack, which cannot send to it.
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    if !url.contains("://") {
+        return Err(format!(
+            "`{url}` has no scheme; write it as https://{url} (or http:// for a local test server)"
+        ));
+    }
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("`{url}` is not a URL ({e}); write it as https://HOST[/PATH]"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        Some(other) if !other.is_empty() => {
+            return Err(format!(
+                "`{url}` has the scheme `{other}`; it must start with https:// or http://"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "`{url}` has no scheme; write it as https://HOST[/PATH]"
+            ))
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`{url}` names no host; write it as https://HOST[/PATH]"
+        ));
+    }
+    Ok(())
+}
+
 /// A failed GitHub request, with what a user needs to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -205,6 +241,8 @@ impl GithubClient {
     /// Builds a client. App credentials are checked here (the key must parse).
     pub fn new(config: &ClientConfig) -> Result<Self, ApiError> {
         let base = config.base_url.trim_end_matches('/').to_string();
+        check_http_url(&config.base_url)
+            .map_err(|e| ApiError::Config(format!("API base URL {e}")))?;
         let builder = Octocrab::builder()
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
             .set_connect_timeout(Some(config.retry.request_timeout))
@@ -523,6 +561,32 @@ mod tests {
         let w = rate_limit_wait(StatusCode::FORBIDDEN, &h).unwrap();
         assert!(w >= Duration::from_secs(4) && w <= Duration::from_secs(5));
         assert_eq!(rate_limit_wait(StatusCode::NOT_FOUND, &h), None);
+    }
+
+    #[test]
+    fn http_urls_are_checked() {
+        for good in [
+            "https://api.github.com",
+            "http://127.0.0.1:8080",
+            "https://ghe.example/api/v3/",
+        ] {
+            assert_eq!(check_http_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("127.0.0.1:8080", "no scheme"),
+            ("ghe.example/api/v3", "no scheme"),
+            ("ftp://ghe.example", "scheme `ftp`"),
+            ("https://", "https://HOST"),
+            ("", "no scheme"),
+            ("https://a b", "not a URL"),
+            ("://x", "no scheme"),
+        ] {
+            let err = check_http_url(bad).unwrap_err();
+            assert!(
+                err.contains(&format!("`{bad}`")) && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! `--app-id`/`GITHUB_APP_ID`, `--app-key-file`/`GITHUB_APP_PRIVATE_KEY_PATH` and
 //! `--installation-id`/`GITHUB_APP_INSTALLATION_ID`; the App wins when both are
 //! given. `--api-url`/`GITHUB_API_URL` points at GitHub Enterprise or a test
-//! server. Exit codes: `0` done, `2` could not do it (bad input, GitHub refused
+//! server; it and `--details-url` must be `http(s)://HOST...` URLs. `post`
+//! takes a pull-request number of 1 or more and a full 40-hex `--sha`.
+//! Exit codes: `0` done, `2` could not do it (bad input, GitHub refused
 //! or kept failing); `post --exit-with-gate` returns the gate's 0/1/2 instead
 //! of 0 after posting.
 //!
@@ -25,7 +27,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use irgate_core::Comparison;
 use irgate_github::accept::AcceptConfig;
 use irgate_github::check::{CheckOptions, ReportMode};
-use irgate_github::client::{Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL};
+use irgate_github::client::{
+    check_http_url, Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL,
+};
 use irgate_github::comment::{PullRequest, StickyOptions};
 use irgate_github::events::{Credentials, GithubHandler};
 use irgate_github::report::{self, PostOptions};
@@ -113,6 +117,7 @@ impl ConnectionArgs {
 
     /// Client configuration for one installation or token.
     fn client_config(&self) -> Result<ClientConfig, String> {
+        check_http_url(&self.api_url).map_err(|e| format!("--api-url (GITHUB_API_URL): {e}"))?;
         let auth = match self.app_key()? {
             Some((app_id, private_key_pem)) => Auth::App {
                 app_id,
@@ -195,6 +200,14 @@ pub struct ShowArgs {
 }
 
 impl ShowArgs {
+    /// Checks the options that GitHub would refuse only after the first posts.
+    fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.details_url {
+            check_http_url(url).map_err(|e| format!("--details-url: {e}"))?;
+        }
+        Ok(())
+    }
+
     fn post_options(&self) -> PostOptions {
         PostOptions {
             sticky: StickyOptions {
@@ -220,11 +233,11 @@ pub struct PostArgs {
     /// Repository, OWNER/NAME.
     #[arg(long)]
     pub repo: String,
-    /// Pull-request number.
-    #[arg(long)]
+    /// Pull-request number (1 or more).
+    #[arg(long, value_parser = pr_number)]
     pub pr: u64,
-    /// The commit the benchmarks ran on (the PR's head sha).
-    #[arg(long)]
+    /// The commit the benchmarks ran on (the PR's head sha, all 40 hex digits).
+    #[arg(long, value_parser = commit_sha)]
     pub sha: String,
     /// The comparator's JSON (`irgate compare --format json`).
     #[arg(long, required_unless_present = "could_not_judge")]
@@ -242,6 +255,28 @@ pub struct PostArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub show: ShowArgs,
+}
+
+/// Parses `--pr`: a pull-request number, 1 or more.
+fn pr_number(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{value}` is not a pull-request number: it must be a whole number, 1 or more"
+        )),
+    }
+}
+
+/// Parses `--sha`: a full commit id, 40 hex digits (GitHub's check runs and
+/// statuses need the whole id), returned in lower case.
+fn commit_sha(value: &str) -> Result<String, String> {
+    if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{value}` is not a full commit id: it must be 40 hex digits (git rev-parse HEAD)"
+        ))
+    }
 }
 
 /// Settings of the accept path shared by `serve` and `handle-event`.
@@ -346,6 +381,7 @@ pub fn run(cmd: GithubCommand) -> u8 {
 }
 
 async fn post(args: PostArgs) -> Result<u8, String> {
+    args.show.check()?;
     let pr = PullRequest::new(&args.repo, args.pr)
         .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
     let comparison = match (&args.comparison, &args.could_not_judge) {
@@ -380,6 +416,7 @@ async fn post(args: PostArgs) -> Result<u8, String> {
 }
 
 async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
+    args.show.check()?;
     let config = args.connection.client_config()?;
     let handler = GithubHandler::new(
         Credentials::Fixed(config),
@@ -400,6 +437,7 @@ async fn handle_event(args: HandleEventArgs) -> Result<u8, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, String> {
+    args.show.check()?;
     let config = ServerConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     let base_url = config
         .github
@@ -478,7 +516,7 @@ mod tests {
             "--pr",
             "7",
             "--sha",
-            "abc1234",
+            "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
             "--comparison",
             "c.json",
             "--mode",

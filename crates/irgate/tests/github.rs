@@ -10,7 +10,8 @@
 mod fake_github;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use fake_github::{FakeGithub, Fault};
 use serde_json::json;
@@ -61,6 +62,34 @@ fn irgate(args: &[&str]) -> Output {
         .env_remove("IRGATE_CLI_TEST_TOKEN_UNSET")
         .output()
         .unwrap()
+}
+
+/// Runs `irgate <args...>` with `vars` set in its environment.
+fn irgate_with(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irgate"));
+    for var in ARG_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .env(TOKEN_ENV, "test-token")
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Bounded: a `serve` that accepted its configuration would run forever.
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "irgate {args:?} still running after 60 s: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// The exit code of `irgate <args...>`, its output shown when it has none.
@@ -256,4 +285,100 @@ fn could_not_judge_without_a_comparison_posts_a_failing_check_when_fail_closed()
     );
     drop(st);
     fake.assert_contract();
+}
+
+/// Exit 2 and an error naming `option` and `value` (not a panic's 101).
+fn refused_naming(out: &Output, option: &str, value: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(option), "{option} not named: {stderr}");
+    assert!(
+        stderr.contains(&format!("`{value}`")),
+        "{value} not named: {stderr}"
+    );
+}
+
+#[test]
+fn urls_without_a_scheme_are_refused_naming_the_option() {
+    let (_rt, fake) = fake();
+    let bare = fake.url.trim_start_matches("http://").to_owned();
+    // --api-url on the command line, then GITHUB_API_URL from the environment.
+    let args = post_args(&bare, TOKEN_ENV, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused_naming(&irgate_with(&args, &[]), "--api-url", &bare);
+    let without: Vec<&str> = {
+        let at = args.iter().position(|a| *a == "--api-url").unwrap();
+        [&args[..at], &args[at + 2..]].concat()
+    };
+    refused_naming(
+        &irgate_with(&without, &[("GITHUB_API_URL", &bare)]),
+        "GITHUB_API_URL",
+        &bare,
+    );
+    let handle = [
+        "github",
+        "handle-event",
+        "--event-name",
+        "pull_request",
+        "--event-path",
+        "e.json",
+        "--token-env",
+        TOKEN_ENV,
+    ];
+    refused_naming(
+        &irgate_with(&handle, &[("GITHUB_API_URL", &bare)]),
+        "GITHUB_API_URL",
+        &bare,
+    );
+    // The "Details" link goes to GitHub as a URL too.
+    let details = post_args(&fake.url, TOKEN_ENV, &["--details-url", "runs/42"]);
+    let details: Vec<&str> = details.iter().map(String::as_str).collect();
+    refused_naming(&irgate_with(&details, &[]), "--details-url", "runs/42");
+    // The service's API URL.
+    refused_naming(
+        &irgate_with(
+            &["github", "serve"],
+            &[
+                ("GITHUB_API_URL", &bare),
+                ("IRGATE_WEBHOOK_SECRET", "s"),
+                ("GITHUB_TOKEN", "t"),
+                ("IRGATE_BIND", "127.0.0.1:0"),
+            ],
+        ),
+        "GITHUB_API_URL",
+        &bare,
+    );
+    assert!(fake.st().seen.is_empty(), "nothing was sent");
+}
+
+#[test]
+fn post_refuses_pr_zero_and_a_sha_that_is_not_a_full_commit_id() {
+    let (_rt, fake) = fake();
+    let with = |flag: &str, value: &str| {
+        let mut args = post_args(&fake.url, TOKEN_ENV, &[]);
+        let at = args.iter().position(|a| a == flag).unwrap();
+        args[at + 1] = value.to_owned();
+        irgate_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+    for pr in ["0", "00"] {
+        let out = with("--pr", pr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--pr {pr}: {stderr}");
+        assert!(stderr.contains("--pr"), "{stderr}");
+    }
+    for sha in [
+        "abc",
+        "abc1234",
+        &SHA[..39],
+        &format!("{SHA}0"),
+        &SHA.replace('e', "g"),
+    ] {
+        let out = with("--sha", sha);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--sha {sha}: {stderr}");
+        assert!(stderr.contains("--sha"), "{stderr}");
+        assert!(stderr.contains("40"), "{stderr}");
+    }
+    assert!(fake.st().seen.is_empty(), "nothing posted for bad input");
 }

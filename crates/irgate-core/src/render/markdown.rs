@@ -38,7 +38,14 @@ impl Default for MarkdownOptions {
 }
 
 /// Escapes untrusted text for use in markdown prose and table cells: no HTML, no
-/// table breaks, no line breaks, no mentions or references, no emphasis or links.
+/// table breaks, no line breaks, no mentions or references, no emphasis or links,
+/// no math (`$` becomes `&#36;`, so GitHub cannot render a name as a formula).
+///
+/// Characters that change how text reads without being seen are shown as
+/// `<U+XXXX>` (written `&lt;U+XXXX&gt;`): the bidirectional controls
+/// U+202A–U+202E, U+2066–U+2069 and the marks U+200E, U+200F, U+061C, and the
+/// zero-width characters U+200B–U+200D, U+2060 and U+FEFF. (The word joiner
+/// U+2060 this function itself puts after `@` and `#` is the one exception.)
 pub fn escape_markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for ch in s.chars() {
@@ -53,6 +60,10 @@ pub fn escape_markdown(s: &str) -> String {
             // team or issue.
             '@' => out.push_str("@\u{2060}"),
             '#' => out.push_str("#\u{2060}"),
+            '$' => out.push_str("&#36;"),
+            c if is_invisible(c) => {
+                out.push_str(&format!("&lt;U+{:04X}&gt;", u32::from(c)));
+            }
             '\\' | '*' | '_' | '[' | ']' | '~' | '!' => {
                 out.push('\\');
                 out.push(ch);
@@ -62,6 +73,21 @@ pub fn escape_markdown(s: &str) -> String {
         }
     }
     out
+}
+
+/// Bidirectional controls and zero-width characters: [`escape_markdown`] shows them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}'
+            | '\u{200b}'..='\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+    )
 }
 
 fn name(b: &BenchComparison) -> String {

@@ -1,5 +1,6 @@
 //! Finding `/irgate accept <reason>` in a comment: on a line of its own,
-//! outside quoted text and code.
+//! outside quoted text, code and HTML comments (`<!-- ... -->`, which GitHub
+//! does not show, so a command there would act unseen).
 
 /// The command word.
 pub const COMMAND: &str = "/irgate accept";
@@ -16,18 +17,32 @@ pub enum Command {
     AcceptWithoutReason,
 }
 
-/// Finds `/irgate accept` on a line of its own, outside quotes and code.
+/// Finds `/irgate accept` on a line of its own, outside quotes, code and HTML
+/// comments. An HTML comment that is never closed hides the rest of the body.
 pub fn find_command(body: &str) -> Option<Command> {
     let mut fence: Option<&str> = None;
     let mut in_quote = false;
-    for line in body.lines() {
-        let trimmed = line.trim_start();
+    let mut in_comment = false;
+    for raw in body.lines() {
         if let Some(f) = fence {
-            if trimmed.starts_with(f) {
+            if raw.trim_start().starts_with(f) {
                 fence = None;
             }
             continue;
         }
+        let shown = if in_comment || raw.contains("<!--") {
+            let (shown, open) = without_html_comments(raw, in_comment);
+            in_comment = open;
+            if shown.trim().is_empty() {
+                // All comment: neither text nor a blank line that ends a quote.
+                continue;
+            }
+            std::borrow::Cow::Owned(shown)
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        };
+        let line: &str = &shown;
+        let trimmed = line.trim_start();
         if trimmed.starts_with("```") {
             fence = Some("```");
             continue;
@@ -66,6 +81,41 @@ pub fn find_command(body: &str) -> Option<Command> {
         });
     }
     None
+}
+
+/// The text of `line` that is shown, with `<!-- ... -->` spans removed, and
+/// whether a comment is still open at its end. `in_comment`: the line starts
+/// inside a comment opened on an earlier line.
+fn without_html_comments(line: &str, mut in_comment: bool) -> (String, bool) {
+    let mut shown = String::new();
+    let mut rest = line;
+    loop {
+        if in_comment {
+            match rest.find("-->") {
+                Some(end) => {
+                    rest = &rest[end + "-->".len()..];
+                    in_comment = false;
+                }
+                None => return (shown, true),
+            }
+        }
+        match rest.find("<!--") {
+            Some(start) => {
+                shown.push_str(&rest[..start]);
+                rest = &rest[start + "<!--".len()..];
+                // `<!-->` and `<!--->` are complete (empty) comments in HTML.
+                if let Some(after) = rest.strip_prefix('>').or_else(|| rest.strip_prefix("->")) {
+                    rest = after;
+                } else {
+                    in_comment = true;
+                }
+            }
+            None => {
+                shown.push_str(rest);
+                return (shown, false);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

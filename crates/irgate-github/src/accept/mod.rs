@@ -8,9 +8,10 @@
 //!   old, innocent comment into a command after review;
 //! - its author is not a bot (`user.type == "Bot"` or a `[bot]` login): no
 //!   loops with this or any other bot, and no laundering through automation;
-//! - the command is on a line of its own, outside quoted text (`> `) and code
-//!   (fenced or indented): quoting someone's command in a reply is not a
-//!   command;
+//! - the command is on a line of its own, outside quoted text (`> `), code
+//!   (fenced or indented) and HTML comments (`<!-- -->`): quoting someone's
+//!   command in a reply is not a command, and neither is one the thread does
+//!   not show;
 //! - the author's permission on the repository is `admin`, `maintain` or
 //!   `write`, read from `GET /repos/{owner}/{repo}/collaborators/{user}/permission`
 //!   (through the generic request path: octocrab's typed method cannot parse

@@ -279,6 +279,12 @@ impl RawConfig {
         if let Some(secs) = self.shutdown_grace_secs {
             config.shutdown_grace = Duration::from_secs(secs);
         }
+        if let Some(url) = &self.github.api_url {
+            crate::client::check_http_url(url).map_err(|reason| ConfigError::Invalid {
+                field: "[github] api_url (GITHUB_API_URL)",
+                reason,
+            })?;
+        }
         config.github = self.github;
         Ok(config)
     }

@@ -1,4 +1,4 @@
-//! The HTTP side: `POST /webhook` (signature, headers, replay check, queueing)
+//! The HTTP side: `POST /webhook` (signature, headers, JSON body, replay check, queueing)
 //! and `GET /healthz`.
 
 use std::sync::atomic::Ordering;
@@ -145,7 +145,15 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         return answer(StatusCode::OK, "event ignored");
     }
 
-    // 4. Replay check and queueing under one lock, so that two copies of the same
+    // 4. The body must be a JSON object: a delivery that no handler could read
+    //    is refused here, where GitHub's delivery log shows it, and not queued.
+    if let Err(err) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body) {
+        c.bad_request.fetch_add(1, Ordering::Relaxed);
+        warn!(delivery = id, event, error = %err, "webhook refused: body is not a JSON object");
+        return answer(StatusCode::BAD_REQUEST, "body is not a JSON object");
+    }
+
+    // 5. Replay check and queueing under one lock, so that two copies of the same
     //    delivery racing each other cannot both be queued, and an id is remembered
     //    only once its delivery is really in the queue.
     let delivery = Delivery {

@@ -7,12 +7,15 @@
 //!      ──► X-Hub-Signature-256 missing or wrong (HMAC-SHA256 of the raw bytes)? 401
 //!      ──► X-GitHub-Event / X-GitHub-Delivery missing or malformed? 400
 //!      ──► ping? 200 ──► event the handler does not want? 200, ignored
+//!      ──► body not a JSON object? 400
 //!      ──► delivery id seen before? 409 ──► queue full or closing? 503 + Retry-After
 //!      ──► 202 Accepted; a worker calls EventHandler::handle later
 //! ```
 //!
 //! Nothing is parsed before the signature has been checked, and the comparison
-//! is constant-time. The HTTP answer never waits for the handler: GitHub gives
+//! is constant-time. A wanted delivery's body is parsed before it is queued, so
+//! malformed JSON gets `400`, which GitHub's delivery log shows, rather than
+//! `202` and a failure in a worker. The HTTP answer never waits for the handler: GitHub gives
 //! up on a delivery after 10 seconds.
 //!
 //! **Replays.** The last `replay_cache_capacity` delivery ids that were queued
@@ -131,7 +134,8 @@ pub struct Stats {
     pub received: u64,
     /// Requests refused with `401` for a missing or wrong signature.
     pub bad_signature: u64,
-    /// Signed requests refused with `400` for missing or malformed headers.
+    /// Signed requests refused with `400` for missing or malformed headers, or a
+    /// body that is not a JSON object.
     pub bad_request: u64,
     /// Deliveries of events the handler does not want, answered `200` and dropped.
     pub ignored: u64,

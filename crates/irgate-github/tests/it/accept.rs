@@ -847,3 +847,43 @@ async fn app_mode_uses_the_installation_named_in_each_delivery() {
     assert!(err.to_string().contains("installation"), "{err}");
     fake.assert_contract();
 }
+
+/// A command inside an HTML comment is not shown in the thread, so it is not
+/// acted on: on one line, across lines, unclosed, and after a visible line.
+#[tokio::test]
+async fn command_hidden_in_an_html_comment_is_ignored() {
+    use irgate_github::accept::{find_command, Command};
+    let hidden = [
+        "<!-- /irgate accept x -->",
+        "LGTM\n<!--\n/irgate accept x\n-->",
+        "<!-- note\n   /irgate accept x\n   -->\n",
+        "LGTM <!--\n/irgate accept x\n-->",
+        "<!--\n/irgate accept x",
+        "<!-- a --> <!-- b\n/irgate accept x\n-->",
+    ];
+    for body in hidden {
+        assert_eq!(find_command(body), None, "{body:?}");
+    }
+    let visible = |body: &str| {
+        assert_eq!(
+            find_command(body),
+            Some(Command::Accept {
+                reason: "shown".into()
+            }),
+            "{body:?}"
+        );
+    };
+    visible("<!-- irgate -->\n/irgate accept shown");
+    visible("<!-- a\nb -->\n/irgate accept shown");
+    visible("<!-- a --> /irgate accept shown");
+    visible("<!---->\n/irgate accept shown");
+    // Inside a code block `<!--` is text and hides nothing.
+    visible("```\n<!--\n```\n/irgate accept shown");
+
+    let fake = scenario().await;
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "Thanks!\n<!--\n/irgate accept sneaky\n-->").await;
+    assert!(matches!(out, Handled::Ignored(_)), "{out:?}");
+    assert!(fake.st().commits.is_empty());
+    assert!(replies(&fake).is_empty(), "{:?}", replies(&fake));
+}

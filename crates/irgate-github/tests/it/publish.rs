@@ -675,6 +675,37 @@ fn bad_app_key_is_a_clear_error() {
     assert!(err.to_string().contains("private key"), "{err}");
 }
 
+/// A base URL without a scheme (`GITHUB_API_URL=127.0.0.1:8080`) or with one
+/// that is not HTTP is refused when the client is built, naming the value,
+/// instead of panicking inside the HTTP stack on the first request.
+#[tokio::test]
+async fn base_url_without_a_scheme_is_a_clear_error() {
+    let fake = FakeGithub::start().await;
+    let bare = fake.url.trim_start_matches("http://").to_string();
+    for bad in [
+        bare.as_str(),
+        "ftp://ghe.example/api/v3",
+        "https://",
+        "not a url",
+    ] {
+        let built = GithubClient::new(&ClientConfig {
+            base_url: bad.into(),
+            auth: Auth::Token("ghp_test".into()),
+            retry: fast_policy(),
+        });
+        let Err(err) = built else {
+            // Before the check, the request itself panicked.
+            let c = built.unwrap();
+            let _ = c.get("/repos/Codertocat/Hello-World").await;
+            panic!("`{bad}` was accepted as a base URL");
+        };
+        let text = err.to_string();
+        assert!(text.contains(&format!("`{bad}`")), "{text}");
+        assert!(text.contains("http"), "{text}");
+    }
+    assert!(fake.st().seen.is_empty(), "nothing was sent");
+}
+
 #[test]
 fn contract_validator_catches_mistakes() {
     // The fake is only as good as its validator: show it rejects what GitHub would.

@@ -389,18 +389,51 @@ async fn health_reports_ok() {
 }
 
 #[tokio::test]
-async fn nothing_is_parsed_on_the_http_path() {
-    // The signature alone decides: a signed body that is not JSON is queued
-    // byte for byte (parsing is the handler's business, after the answer),
-    // and an unsigned one is refused as unsigned, not as malformed.
+async fn signature_first_then_the_raw_body_is_queued_byte_for_byte() {
+    // Nothing is parsed before the signature check: an unsigned body that is
+    // not JSON is refused as unsigned, not as malformed. A signed JSON body is
+    // checked, not rewritten: the handler gets the bytes GitHub signed.
     let recorder = Recorder::new();
     let app = running(&recorder);
     let garbage = b"\xff{not json".to_vec();
     let (status, _, _) = send(&app, request("issue_comment", "g-1", None, garbage.clone())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = send(&app, signed("issue_comment", "g-2", garbage.clone())).await;
+    let odd = b" {\"zeta\": 1,\n  \"alpha\" : [ 1.50 ] }\r\n".to_vec();
+    let (status, _, _) = send(&app, signed("issue_comment", "g-2", odd.clone())).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     recorder.wait_for(1).await;
     let seen = recorder.seen.lock().unwrap();
-    assert_eq!(seen[0].body.as_ref(), garbage.as_slice());
+    assert_eq!(seen[0].body.as_ref(), odd.as_slice());
+}
+
+/// A signed delivery whose body is not a JSON object is refused with `400`
+/// before it is queued, so GitHub's delivery log shows the failure; its id is
+/// not remembered, so a fixed redelivery is accepted.
+#[tokio::test]
+async fn signed_malformed_json_is_refused_with_400_and_not_queued() {
+    let recorder = Recorder::new();
+    let app = running(&recorder);
+    let id = "00000000-0000-0000-0000-0000000000aa";
+    for bad in [
+        &b"{not json"[..],
+        b"",
+        b"[1, 2]",
+        b"\"text\"",
+        b"{\"a\": 1} trailing",
+    ] {
+        let (status, _, body) = send(&app, signed("issue_comment", id, bad.to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}: {body}");
+        assert!(body.contains("JSON"), "{body}");
+    }
+    let stats = health(&app).await.stats;
+    assert_eq!((stats.queued, stats.bad_request), (0, 5));
+    assert!(recorder.ids().is_empty());
+    // The same id with a good body is still accepted.
+    let (status, _, _) = send(
+        &app,
+        signed("issue_comment", id, fixture("issue_comment_created")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    recorder.wait_for(1).await;
 }

@@ -161,3 +161,23 @@ fn secret_is_not_printed() {
     let cfg = ServerConfig::load_with(None, env(&[("IRGATE_WEBHOOK_SECRET", "hunter2")])).unwrap();
     assert!(!format!("{cfg:?}").contains("hunter2"));
 }
+
+#[test]
+fn api_url_without_a_scheme_is_refused_naming_the_setting() {
+    let err = ServerConfig::load_with(
+        None,
+        env(&[
+            ("IRGATE_WEBHOOK_SECRET", "s"),
+            ("GITHUB_API_URL", "127.0.0.1:8080"),
+        ]),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("GITHUB_API_URL"), "{text}");
+    assert!(text.contains("`127.0.0.1:8080`"), "{text}");
+    let cfg_file = file("webhook_secret = \"s\"\n[github]\napi_url = \"ghe.example/api/v3\"\n");
+    let err = ServerConfig::load_with(Some(cfg_file.path()), env(&[])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("api_url"), "{text}");
+    assert!(text.contains("`ghe.example/api/v3`"), "{text}");
+}
