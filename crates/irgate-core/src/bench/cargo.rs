@@ -117,8 +117,24 @@ pub struct Workspace {
 
 /// Runs `cargo metadata` in `dir` and lists the Callgrind suites.
 pub fn discover(dir: &Path, locked: bool) -> Result<Workspace, BenchError> {
+    parse_metadata(&metadata(dir, &[], locked)?)
+}
+
+/// `cargo metadata --format-version 1 --no-deps` of the workspace at `root` (given as
+/// a path, not resolved), as cargo printed it: what runners before Gungraun 0.19.1 ask
+/// for.
+pub fn metadata_no_deps(root: &Path, locked: bool) -> Result<Vec<u8>, BenchError> {
+    let manifest = root.join("Cargo.toml");
+    let manifest = manifest.to_string_lossy();
+    metadata(root, &["--no-deps", "--manifest-path", &manifest], locked)
+}
+
+/// `cargo metadata --format-version 1 <extra>` run in `dir`: its stdout, or an error
+/// with cargo's own message.
+fn metadata(dir: &Path, extra: &[&str], locked: bool) -> Result<Vec<u8>, BenchError> {
     let mut cmd = Command::new(cargo());
     cmd.args(["metadata", "--format-version", "1"])
+        .args(extra)
         .current_dir(dir)
         .stdin(Stdio::null());
     if locked {
@@ -134,41 +150,6 @@ pub fn discover(dir: &Path, locked: bool) -> Result<Workspace, BenchError> {
             message: format!(
                 "`cargo metadata` failed in {}: {}",
                 dir.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    parse_metadata(&out.stdout)
-}
-
-/// `cargo metadata --format-version 1 --no-deps` of the workspace at `root` (given as
-/// a path, not resolved), as cargo printed it: what runners before Gungraun 0.19.1 ask
-/// for.
-pub fn metadata_no_deps(root: &Path, locked: bool) -> Result<Vec<u8>, BenchError> {
-    let mut cmd = Command::new(cargo());
-    cmd.args([
-        "metadata",
-        "--format-version",
-        "1",
-        "--no-deps",
-        "--manifest-path",
-    ])
-    .arg(root.join("Cargo.toml"))
-    .current_dir(root)
-    .stdin(Stdio::null());
-    if locked {
-        cmd.arg("--locked");
-    }
-    let out = cmd.output().map_err(|e| BenchError::Tool {
-        tool: "cargo".into(),
-        message: format!("cannot run `cargo metadata`: {e}"),
-    })?;
-    if !out.status.success() {
-        return Err(BenchError::Tool {
-            tool: "cargo".into(),
-            message: format!(
-                "`cargo metadata --no-deps` failed in {}: {}",
-                root.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
         });
