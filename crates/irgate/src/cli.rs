@@ -174,8 +174,9 @@ pub(crate) enum Cmd {
     },
     /// Run a workspace's Callgrind benchmarks in the pinned environment.
     ///
-    /// Finds the bench targets that use gungraun (cargo metadata), checks that the
-    /// runner has the library's exact version, chooses GLIBC_TUNABLES for this glibc,
+    /// Finds the bench targets that use gungraun (0.17 to 0.20) or iai-callgrind (0.14
+    /// to 0.16) through cargo metadata, checks that the runner has the library's exact
+    /// version (`irgate setup` installs it), chooses GLIBC_TUNABLES for this glibc,
     /// builds the entropy preload and the canary, runs each bench binary from a fixed
     /// directory (so counts do not follow the checkout path) and writes a run directory
     /// with the summaries and environment.json, ready for `compare` and `accept`.
@@ -269,9 +270,16 @@ The process start is pinned: GLIBC_TUNABLES switches off every hwcap glibc's str
 ifunc selectors test (per glibc version), a preload fixes getrandom/time/clock_gettime,
 Callgrind runs with --cache-sim=no, and each bench binary runs from /tmp/irgate/run/.
 
+Runners without --envs (gungraun 0.17, iai-callgrind) get the same environment from a
+valgrind wrapper in /tmp/irgate/bin; the bench sources need no edit.
+
 Example:
-  irgate bench --out target/irgate/run
-  irgate compare --baselines baselines target/irgate/run";
+  irgate setup && irgate bench --out target/irgate/run
+  irgate compare --baselines baselines target/irgate/run
+
+Sharded over a CI matrix (one job per K), then judged together:
+  irgate bench --shard 2/4 --out run-2
+  irgate compare --baselines baselines run-1 run-2 run-3 run-4";
 
 /// What `bench` and `doctor` run.
 #[derive(clap::Args, Debug)]
