@@ -887,3 +887,35 @@ async fn command_hidden_in_an_html_comment_is_ignored() {
     assert!(fake.st().commits.is_empty());
     assert!(replies(&fake).is_empty(), "{:?}", replies(&fake));
 }
+
+#[tokio::test]
+async fn accept_that_changes_no_number_commits_nothing() {
+    let fake = scenario().await;
+    // The branch's baselines already hold the measured numbers (accepted
+    // earlier, with another reason at another time).
+    fake.st().files.insert(
+        BASELINE_PATH.into(),
+        (
+            baseline_text(&run(1_500, "small")).into_bytes(),
+            "c".repeat(40),
+        ),
+    );
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept once more").await;
+    assert!(
+        matches!(out, Handled::Accept(AcceptOutcome::Refused(Refusal::Nothing(ref why))) if why == "the baselines already hold these numbers"),
+        "{out:?}"
+    );
+    let st = fake.st();
+    assert!(st.commits.is_empty(), "{:?}", st.commits);
+    assert_eq!(st.reactions, vec![(777, "confused".to_string())]);
+    drop(st);
+    let r = replies(&fake);
+    assert_eq!(r.len(), 1);
+    assert!(
+        r[0].contains("nothing to accept: the baselines already hold these numbers"),
+        "{}",
+        r[0]
+    );
+    fake.assert_contract();
+}
