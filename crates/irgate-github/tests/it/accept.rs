@@ -919,3 +919,44 @@ async fn accept_that_changes_no_number_commits_nothing() {
     );
     fake.assert_contract();
 }
+
+/// The sticky comment's body (exactly one sticky comment must exist).
+fn sticky(fake: &FakeGithub) -> String {
+    let st = fake.st();
+    let sticky: Vec<_> = st
+        .comments
+        .iter()
+        .filter(|c| c.body.starts_with(MARKER))
+        .collect();
+    assert_eq!(sticky.len(), 1, "{sticky:?}");
+    sticky[0].body.clone()
+}
+
+#[tokio::test]
+async fn sticky_comment_names_and_links_its_commit_on_every_push() {
+    let fake = scenario().await;
+    let first = sticky(&fake);
+    let link = |sha: &str| format!("[`{}`](https://github.com/{REPO}/commit/{sha})", &sha[..7]);
+    assert!(first.contains(&link(SHA)), "{first}");
+    // A new push with the same verdict still updates the comment to name it.
+    let next = "0123456789abcdef0123456789abcdef01234567";
+    let client = GithubClient::new(&client_config(&fake)).unwrap();
+    report::post(
+        &client,
+        &pr(),
+        next,
+        &regressed_comparison(),
+        &PostOptions::default(),
+    )
+    .await
+    .unwrap();
+    let second = sticky(&fake);
+    assert!(second.contains(&link(next)), "{second}");
+    assert!(!second.contains(&SHA[..7]), "{second}");
+    // The verdict heading stays first.
+    assert!(
+        second[MARKER.len()..].trim_start().starts_with("### "),
+        "{second}"
+    );
+    fake.assert_contract();
+}
