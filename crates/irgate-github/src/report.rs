@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
-use irgate_core::render::{markdown, MarkdownOptions};
+use irgate_core::render::{escape_markdown, markdown, MarkdownOptions};
 use irgate_core::source::definition_line;
 use irgate_core::{Comparison, Gate, Verdict};
 
@@ -154,6 +154,40 @@ pub fn verdict_markdown(c: &Comparison, details_url: Option<&str>) -> String {
     )
 }
 
+/// Where GitHub shows commit `sha` of `repo`.
+pub fn commit_url(repo: &Repo, sha: &str) -> String {
+    format!(
+        "https://github.com/{}/{}/commit/{}",
+        encode_segment(&repo.owner),
+        encode_segment(&repo.name),
+        encode_segment(sha)
+    )
+}
+
+/// The line of the sticky comment that names the commit it describes: the
+/// short sha (7 characters) linked to the commit. A sha that is not plain hex
+/// (it came from outside) is shown escaped and not linked.
+pub fn commit_line(repo: &Repo, sha: &str) -> String {
+    if !sha.is_empty() && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let short = sha.get(..7).unwrap_or(sha);
+        format!("For commit [`{short}`]({}).", commit_url(repo, sha))
+    } else {
+        format!("For commit {}.", escape_markdown(sha))
+    }
+}
+
+/// The sticky comment's markdown: the verdict with, under its heading, the
+/// line naming the commit, so that each push changes the comment.
+pub fn comment_markdown(verdict: &str, repo: &Repo, sha: &str) -> String {
+    let line = commit_line(repo, sha);
+    match verdict.split_once('\n') {
+        Some((heading, rest)) if heading.starts_with('#') => {
+            format!("{heading}\n\n{line}\n{rest}")
+        }
+        _ => format!("{line}\n\n{verdict}"),
+    }
+}
+
 /// The check run (or status) for `c` on `head_sha`.
 pub fn check_report(
     c: &Comparison,
@@ -261,7 +295,7 @@ pub async fn post(
             comment::upsert_sticky(
                 client,
                 pr,
-                &report.summary,
+                &comment_markdown(&report.summary, &pr.repo, head_sha),
                 something_changed(c),
                 &opts.sticky,
             )
@@ -277,6 +311,27 @@ pub async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_comment_names_its_commit_under_the_heading() {
+        let repo = Repo::parse("Owner/Re po").unwrap();
+        let sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+        assert_eq!(
+            comment_markdown("### ✅ passed\n\n- body\n", &repo, sha),
+            "### ✅ passed\n\nFor commit [`ec26c3e`](https://github.com/Owner/Re%20po/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821).\n\n- body\n"
+        );
+        assert_eq!(
+            comment_markdown("plain", &repo, sha),
+            format!("{}\n\nplain", commit_line(&repo, sha))
+        );
+        // A sha from outside that is not hex is neither linked nor markup.
+        let odd = commit_line(&repo, "[x](http://evil)");
+        assert_eq!(
+            odd,
+            format!("For commit {}.", escape_markdown("[x](http://evil)"))
+        );
+        assert!(!odd.contains("[x]"), "{odd}");
+    }
 
     #[test]
     fn unsafe_paths_rejected() {

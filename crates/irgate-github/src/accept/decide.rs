@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use irgate_core::baseline::{plan_accept, AcceptOptions, PlannedFile};
-use irgate_core::{BaselineSet, Provenance, Run};
+use irgate_core::{Baseline, BaselineSet, Provenance, Run};
 
 use super::contents::ExistingFile;
 use super::{AcceptRequest, Permission, Refusal, Trigger};
@@ -168,7 +168,8 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
             .existing
             .iter()
             .find(|e| e.relative_path == f.relative_path);
-        if old.is_some_and(|e| e.file.text == f.contents) {
+        if old.is_some_and(|e| e.file.text == f.contents) || holds_same_numbers(facts.baselines, f)
+        {
             continue;
         }
         writes.push(FileWrite {
@@ -176,6 +177,11 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
             contents: f.contents.clone(),
             old_sha: old.map(|e| e.file.sha.clone()),
         });
+    }
+    if writes.is_empty() {
+        // Only the provenance would change: a commit would record a new
+        // reason for numbers that were already accepted.
+        return Err(Refusal::Nothing(ALREADY_HELD.into()));
     }
     Ok(Plan {
         reason: reason.to_string(),
@@ -185,6 +191,25 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
         writes,
         message,
     })
+}
+
+/// Why an accept that changes no number is refused.
+pub const ALREADY_HELD: &str = "the baselines already hold these numbers";
+
+/// The branch's baseline of `planned`'s suite already records what `planned`
+/// would: the same benchmarks, numbers, environment and source file, so that
+/// only the provenance (reason, accepter, commit, time) would change. A
+/// planned text that does not parse counts as a change (and fails later, where
+/// the new baselines are read back).
+fn holds_same_numbers(baselines: &BaselineSet, planned: &PlannedFile) -> bool {
+    let Ok(mut new) = Baseline::parse(&planned.relative_path, &planned.contents) else {
+        return false;
+    };
+    let Some(old) = baselines.suites.get(&new.suite()) else {
+        return false;
+    };
+    new.provenance.clone_from(&old.provenance);
+    new == *old
 }
 
 /// `a/b.toml` whatever the platform's separator.
@@ -382,8 +407,8 @@ mod tests {
             "irgate: accept benchmark results of ec26c3e\n\nReason: intended\nAccepted-by: maint"
         );
 
-        // The same accept again changes nothing; a file that differs is
-        // replaced naming its blob.
+        // The same accept again changes nothing, and neither does one with
+        // another reason: both are refused rather than committed.
         let existing: Vec<ExistingFile> = plan
             .files
             .iter()
@@ -396,29 +421,46 @@ mod tests {
                 },
             })
             .collect();
+        let nothing = Refusal::Nothing(ALREADY_HELD.into());
         let again = decide_with(
             &req,
             Permission::Write,
             &head(Some("owner/repo")),
             Some(&r),
             &existing,
-        )
-        .unwrap();
-        assert!(again.writes.is_empty());
-        assert_eq!(again.accepted, plan.accepted);
+        );
+        assert_eq!(again.unwrap_err(), nothing);
         let other = request(Some("another reason"), comment());
-        let changed = decide_with(
+        let reworded = decide_with(
             &other,
             Permission::Admin,
             &head(Some("owner/repo")),
             Some(&r),
             &existing,
+        );
+        assert_eq!(reworded.unwrap_err(), nothing);
+
+        // A file whose numbers differ is replaced naming its blob.
+        let mut changed_existing = existing.clone();
+        let first = &mut changed_existing[0];
+        let mut b = Baseline::parse(&first.relative_path, &first.file.text).unwrap();
+        let key = b.benchmarks.keys().next().unwrap().clone();
+        let ir = b.benchmarks[&key].ir().unwrap();
+        b.benchmarks.get_mut(&key).unwrap().insert("Ir", ir + 1);
+        first.file.text = b.to_toml().unwrap();
+        let changed = decide_with(
+            &other,
+            Permission::Admin,
+            &head(Some("owner/repo")),
+            Some(&r),
+            &changed_existing,
         )
         .unwrap();
-        assert_eq!(changed.writes.len(), existing.len());
+        assert_eq!(changed.writes.len(), 1);
         assert_eq!(
             changed.writes[0].old_sha,
             Some(existing[0].file.sha.clone())
         );
+        assert_eq!(changed.writes[0].contents, changed.files[0].contents);
     }
 }

@@ -33,7 +33,10 @@
 //!    [`plan_accept`](irgate_core::baseline::plan_accept), recording the
 //!    reason, the accepter, the commit and the time.
 //! 2. Commits each changed file to the PR branch with the contents API (one
-//!    commit per file; a file that would not change is not written).
+//!    commit per file). A file whose numbers would not change is not written,
+//!    even though its provenance would; when no file changes, nothing is
+//!    committed and the reply says "nothing to accept: the baselines already
+//!    hold these numbers".
 //! 3. Re-runs the comparison of the same results against the new baselines and
 //!    publishes it (check run or status, and the sticky comment) on the new head
 //!    commit, so the check turns green without re-running the benchmarks: the
@@ -441,15 +444,12 @@ pub async fn accept_through(
     report::post(client, pr, &new_head, &refreshed, &cfg.post).await?;
 
     react(client, pr, &req.trigger, "+1").await;
-    let file_list = if files.is_empty() {
-        "no baseline file needed a change".to_string()
-    } else {
-        files
-            .iter()
-            .map(|f| escape_markdown(f))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    // Never empty: an accept that changes no number is refused in `decide`.
+    let file_list = files
+        .iter()
+        .map(|f| escape_markdown(f))
+        .collect::<Vec<_>>()
+        .join(", ");
     let short = head.sha.get(..7).unwrap_or(&head.sha);
     reply(
         client,

@@ -887,3 +887,76 @@ async fn command_hidden_in_an_html_comment_is_ignored() {
     assert!(fake.st().commits.is_empty());
     assert!(replies(&fake).is_empty(), "{:?}", replies(&fake));
 }
+
+#[tokio::test]
+async fn accept_that_changes_no_number_commits_nothing() {
+    let fake = scenario().await;
+    // The branch's baselines already hold the measured numbers (accepted
+    // earlier, with another reason at another time).
+    fake.st().files.insert(
+        BASELINE_PATH.into(),
+        (
+            baseline_text(&run(1_500, "small")).into_bytes(),
+            "c".repeat(40),
+        ),
+    );
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept once more").await;
+    assert!(
+        matches!(out, Handled::Accept(AcceptOutcome::Refused(Refusal::Nothing(ref why))) if why == "the baselines already hold these numbers"),
+        "{out:?}"
+    );
+    let st = fake.st();
+    assert!(st.commits.is_empty(), "{:?}", st.commits);
+    assert_eq!(st.reactions, vec![(777, "confused".to_string())]);
+    drop(st);
+    let r = replies(&fake);
+    assert_eq!(r.len(), 1);
+    assert!(
+        r[0].contains("nothing to accept: the baselines already hold these numbers"),
+        "{}",
+        r[0]
+    );
+    fake.assert_contract();
+}
+
+/// The sticky comment's body (exactly one sticky comment must exist).
+fn sticky(fake: &FakeGithub) -> String {
+    let st = fake.st();
+    let sticky: Vec<_> = st
+        .comments
+        .iter()
+        .filter(|c| c.body.starts_with(MARKER))
+        .collect();
+    assert_eq!(sticky.len(), 1, "{sticky:?}");
+    sticky[0].body.clone()
+}
+
+#[tokio::test]
+async fn sticky_comment_names_and_links_its_commit_on_every_push() {
+    let fake = scenario().await;
+    let first = sticky(&fake);
+    let link = |sha: &str| format!("[`{}`](https://github.com/{REPO}/commit/{sha})", &sha[..7]);
+    assert!(first.contains(&link(SHA)), "{first}");
+    // A new push with the same verdict still updates the comment to name it.
+    let next = "0123456789abcdef0123456789abcdef01234567";
+    let client = GithubClient::new(&client_config(&fake)).unwrap();
+    report::post(
+        &client,
+        &pr(),
+        next,
+        &regressed_comparison(),
+        &PostOptions::default(),
+    )
+    .await
+    .unwrap();
+    let second = sticky(&fake);
+    assert!(second.contains(&link(next)), "{second}");
+    assert!(!second.contains(&SHA[..7]), "{second}");
+    // The verdict heading stays first.
+    assert!(
+        second[MARKER.len()..].trim_start().starts_with("### "),
+        "{second}"
+    );
+    fake.assert_contract();
+}
