@@ -120,6 +120,11 @@ pub enum BaselineError {
     },
 }
 
+/// Whether `s` is a full SHA-1 commit id: exactly 40 hex digits (either case).
+pub fn is_sha1_hex(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A commit as provenance stores it: a full object name, lower-case hex (40 digits for
 /// SHA-1 repositories, 64 for SHA-256). Anything else (a short sha, a branch, `HEAD`)
 /// is resolved with `git rev-parse --verify <rev>^{commit}` in the working directory,
@@ -127,7 +132,8 @@ pub enum BaselineError {
 /// that cannot be found again.
 pub fn resolve_commit(rev: &str) -> Result<String, BaselineError> {
     let rev = rev.trim();
-    let is_full = |s: &str| matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_full =
+        |s: &str| is_sha1_hex(s) || (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
     if is_full(rev) {
         return Ok(rev.to_ascii_lowercase());
     }

@@ -408,11 +408,6 @@ fn check_source(source: &Source) -> Result<(), InitError> {
     Ok(())
 }
 
-/// A full 40-hex commit id (`cargo install --rev`), as opposed to a tag (`--tag`).
-fn is_commit(rev: &str) -> bool {
-    rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// Fills the irgate source into a template.
 fn fill_source(template: &str, source: &Source) -> String {
     let slug: String = source
@@ -420,7 +415,7 @@ fn fill_source(template: &str, source: &Source) -> String {
         .chars()
         .map(|c| if c == '/' { '-' } else { c })
         .collect();
-    let flag = if is_commit(&source.rev) {
+    let flag = if crate::baseline::is_sha1_hex(&source.rev) {
         "--rev"
     } else {
         "--tag"

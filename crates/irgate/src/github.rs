@@ -270,7 +270,7 @@ fn pr_number(value: &str) -> Result<u64, String> {
 /// Parses `--sha`: a full commit id, 40 hex digits (GitHub's check runs and
 /// statuses need the whole id), returned in lower case.
 fn commit_sha(value: &str) -> Result<String, String> {
-    if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if irgate_core::baseline::is_sha1_hex(value) {
         Ok(value.to_ascii_lowercase())
     } else {
         Err(format!(
