@@ -23,6 +23,16 @@
 //! with `checks: write`); a personal access token gets `403`. In
 //! [`ReportMode::Auto`] a `403` or `404` from the check-run endpoints falls back
 //! to a commit status with context `irgate` (`statuses: write`).
+//!
+//! # How many annotations
+//!
+//! GitHub takes 50 annotations per request, and every follow-up request must
+//! resend the output's title and summary (up to 64 KB). So the annotations are
+//! capped ([`CheckOptions::max_annotations`], [`DEFAULT_MAX_ANNOTATIONS`] by
+//! default): the summary then says how many regressions were left without one
+//! (the comparison in the summary still lists them all), and follow-up requests
+//! beyond the first 50 are paced ([`CheckOptions::annotation_interval`], one
+//! second by default, as GitHub asks of integrations that write in bulk).
 
 use http::{Method, StatusCode};
 use irgate_core::Gate;
@@ -46,6 +56,12 @@ pub const MAX_OUTPUT_CHARS: usize = 65_535;
 
 /// Annotations GitHub takes in one request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// Annotations a check run gets by default: one request's worth.
+pub const DEFAULT_MAX_ANNOTATIONS: usize = ANNOTATIONS_PER_REQUEST;
+
+/// Default wait between the requests that carry further annotations.
+pub const DEFAULT_ANNOTATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One annotation on a line of a file in the pull request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -118,6 +134,11 @@ pub struct CheckOptions {
     pub fail_closed: bool,
     /// Offer the "Accept" button on a failed check.
     pub accept_button: bool,
+    /// At most this many annotations (the first ones, in the comparison's
+    /// order); the summary says how many were left out.
+    pub max_annotations: usize,
+    /// Wait between the requests that carry annotations beyond the first 50.
+    pub annotation_interval: std::time::Duration,
 }
 
 impl Default for CheckOptions {
@@ -126,6 +147,8 @@ impl Default for CheckOptions {
             mode: ReportMode::Auto,
             fail_closed: false,
             accept_button: true,
+            max_annotations: DEFAULT_MAX_ANNOTATIONS,
+            annotation_interval: DEFAULT_ANNOTATION_INTERVAL,
         }
     }
 }
@@ -293,10 +316,46 @@ async fn publish_status(
     Ok(Published::Status)
 }
 
-fn output(report: &CheckReport, annotations: &[Annotation]) -> Value {
+/// The note ending the summary when annotations were left out.
+pub fn annotations_left_out_note(left_out: usize, max: usize) -> String {
+    let plural = |n: usize, one: &str, many: &str| {
+        format!("{} {}", group_thousands(n), if n == 1 { one } else { many })
+    };
+    format!(
+        "\n\n> {} left without an annotation: a check run gets at most {} (`--max-annotations`); the comparison lists them all.\n",
+        plural(left_out, "regression is", "regressions are"),
+        group_thousands(max),
+    )
+}
+
+/// `12345` as `12,345`.
+fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The summary as sent: cut to GitHub's limit, keeping room for `note`.
+fn summary_with(report: &CheckReport, note: &str) -> String {
+    if note.is_empty() {
+        return truncate_chars(&report.summary, MAX_OUTPUT_CHARS);
+    }
+    let room = MAX_OUTPUT_CHARS.saturating_sub(note.chars().count());
+    let mut s = truncate_chars(&report.summary, room);
+    s.push_str(note);
+    s
+}
+
+fn output(report: &CheckReport, summary: &str, annotations: &[Annotation]) -> Value {
     let mut out = json!({
         "title": truncate_chars(&report.title, 255),
-        "summary": truncate_chars(&report.summary, MAX_OUTPUT_CHARS),
+        "summary": summary,
     });
     if let Some(text) = &report.text {
         out["text"] = json!(truncate_chars(text, MAX_OUTPUT_CHARS));
@@ -313,14 +372,22 @@ async fn publish_check_run(
     report: &CheckReport,
     opts: &CheckOptions,
 ) -> Result<Published, ApiError> {
-    let mut batches = report.annotations.chunks(ANNOTATIONS_PER_REQUEST);
+    let kept = report.annotations.len().min(opts.max_annotations);
+    let left_out = report.annotations.len() - kept;
+    let note = if left_out > 0 {
+        annotations_left_out_note(left_out, opts.max_annotations)
+    } else {
+        String::new()
+    };
+    let summary = summary_with(report, &note);
+    let mut batches = report.annotations[..kept].chunks(ANNOTATIONS_PER_REQUEST);
     let first = batches.next().unwrap_or(&[]);
     let mut body = json!({
         "name": CHECK_NAME,
         "external_id": EXTERNAL_ID,
         "status": "completed",
         "conclusion": conclusion(report.outcome, opts.fail_closed),
-        "output": output(report, first),
+        "output": output(report, &summary, first),
     });
     if let Some(url) = &report.details_url {
         body["details_url"] = json!(url);
@@ -362,8 +429,9 @@ async fn publish_check_run(
     };
     let mut requests = 1;
     for batch in batches {
+        tokio::time::sleep(opts.annotation_interval).await;
         let path = format!("{}/check-runs/{id}", repo.path());
-        let body = json!({ "output": output(report, batch) });
+        let body = json!({ "output": output(report, &summary, batch) });
         // Annotations append: repeating a PATCH whose answer was lost would
         // show them twice, so such a batch is given up instead.
         client

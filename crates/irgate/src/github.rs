@@ -26,7 +26,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use irgate_core::Comparison;
 use irgate_github::accept::AcceptConfig;
-use irgate_github::check::{CheckOptions, ReportMode};
+use irgate_github::check::{CheckOptions, ReportMode, DEFAULT_MAX_ANNOTATIONS};
 use irgate_github::client::{
     check_http_url, Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL,
 };
@@ -197,6 +197,14 @@ pub struct ShowArgs {
     /// "Details" link, e.g. the workflow run.
     #[arg(long)]
     pub details_url: Option<String>,
+    /// At most this many annotations on the check run (the summary says how
+    /// many regressions were left without one).
+    #[arg(long, env = "IRGATE_MAX_ANNOTATIONS", default_value_t = DEFAULT_MAX_ANNOTATIONS)]
+    pub max_annotations: usize,
+    /// Milliseconds between the requests that carry annotations beyond the
+    /// first 50 (GitHub asks bulk writers to pace themselves).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub annotation_interval_ms: u64,
 }
 
 impl ShowArgs {
@@ -219,6 +227,8 @@ impl ShowArgs {
                 mode: self.mode.into(),
                 fail_closed: self.fail_closed,
                 accept_button: !self.no_accept_button,
+                max_annotations: self.max_annotations,
+                annotation_interval: Duration::from_millis(self.annotation_interval_ms),
             },
             source_root: self.source_root.clone(),
             details_url: self.details_url.clone(),

@@ -52,6 +52,8 @@ pub struct Seen {
     pub query: String,
     /// JSON body (Null when none).
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// An injected fault for the next request to an operation.
@@ -467,6 +469,7 @@ async fn handle(
             path: path.clone(),
             query: query.clone(),
             body: body_json.clone(),
+            at: std::time::Instant::now(),
         });
         if !errs.is_empty() {
             s.violations.extend(errs.iter().cloned());

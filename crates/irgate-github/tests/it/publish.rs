@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::fake_github::{self, FakeGithub, Fault};
+use crate::fake_github::{self, FakeGithub, Fault, Seen};
 use irgate_core::Gate;
 use irgate_github::check::{
     self, Annotation, CheckOptions, CheckReport, Published, Repo, ReportMode,
@@ -344,14 +344,9 @@ async fn lost_answers_never_duplicate_check_runs_or_annotations() {
     fake.st().fault("checks/create", Fault::AfterApply(502));
     fake.st().fault("checks/update", Fault::AfterApply(504));
     let c = client(&fake, fast_policy());
-    check::publish(
-        &c,
-        &repo(),
-        &report(Gate::Failed, 120),
-        &CheckOptions::default(),
-    )
-    .await
-    .unwrap();
+    check::publish(&c, &repo(), &report(Gate::Failed, 120), &all_annotations())
+        .await
+        .unwrap();
     let st = fake.st();
     assert_eq!(st.count("checks/create"), 1);
     assert_eq!(st.check_runs.len(), 1);
@@ -360,18 +355,124 @@ async fn lost_answers_never_duplicate_check_runs_or_annotations() {
     fake.assert_contract();
 }
 
+/// Options that let 200 annotations through, 10 ms apart.
+fn all_annotations() -> CheckOptions {
+    CheckOptions {
+        max_annotations: 200,
+        annotation_interval: Duration::from_millis(10),
+        ..CheckOptions::default()
+    }
+}
+
 #[tokio::test]
-async fn annotations_are_sent_fifty_at_a_time() {
+async fn ten_thousand_regressions_make_one_request_with_fifty_annotations_by_default() {
     let fake = FakeGithub::start().await;
     let c = client(&fake, fast_policy());
     let published = check::publish(
         &c,
         &repo(),
-        &report(Gate::Failed, 120),
+        &report(Gate::Failed, 10_000),
         &CheckOptions::default(),
     )
     .await
     .unwrap();
+    assert!(
+        matches!(published, Published::CheckRun { requests: 1, .. }),
+        "{published:?}"
+    );
+    let st = fake.st();
+    assert_eq!(st.check_runs[0].annotations.len(), 50);
+    let writes: Vec<&Seen> = st
+        .seen
+        .iter()
+        .filter(|s| s.op == "checks/create" || s.op == "checks/update")
+        .collect();
+    assert_eq!(writes.len(), 1, "one request, not 200");
+    let summary = writes[0].body["output"]["summary"].as_str().unwrap();
+    assert!(
+        summary.ends_with(&check::annotations_left_out_note(9_950, 50)),
+        "{}",
+        &summary[summary.len().saturating_sub(300)..]
+    );
+    assert!(summary.contains("9,950 regressions are left without an annotation"));
+    assert!(summary.chars().count() <= check::MAX_OUTPUT_CHARS);
+    drop(st);
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn a_raised_cap_is_sent_in_paced_batches_and_a_full_summary_keeps_the_note() {
+    let fake = FakeGithub::start().await;
+    let c = client(&fake, fast_policy());
+    let mut big = report(Gate::Failed, 1_000);
+    big.summary = "x".repeat(100_000);
+    let opts = CheckOptions {
+        max_annotations: 120,
+        annotation_interval: Duration::from_millis(150),
+        ..CheckOptions::default()
+    };
+    let published = check::publish(&c, &repo(), &big, &opts).await.unwrap();
+    assert!(
+        matches!(published, Published::CheckRun { requests: 3, .. }),
+        "{published:?}"
+    );
+    let st = fake.st();
+    assert_eq!(st.check_runs[0].annotations.len(), 120);
+    let writes: Vec<&Seen> = st
+        .seen
+        .iter()
+        .filter(|s| s.op == "checks/create" || s.op == "checks/update")
+        .collect();
+    assert_eq!(writes.len(), 3);
+    for pair in writes.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(
+            gap >= Duration::from_millis(150),
+            "follow-ups {gap:?} apart"
+        );
+    }
+    for w in &writes {
+        let summary = w.body["output"]["summary"].as_str().unwrap();
+        assert_eq!(summary.chars().count(), check::MAX_OUTPUT_CHARS);
+        assert!(summary.ends_with(&check::annotations_left_out_note(880, 120)));
+    }
+    drop(st);
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn no_note_when_every_regression_is_annotated() {
+    let fake = FakeGithub::start().await;
+    let c = client(&fake, fast_policy());
+    check::publish(
+        &c,
+        &repo(),
+        &report(Gate::Failed, 50),
+        &CheckOptions::default(),
+    )
+    .await
+    .unwrap();
+    let st = fake.st();
+    let summary = st
+        .seen
+        .iter()
+        .find(|s| s.op == "checks/create")
+        .unwrap()
+        .body["output"]["summary"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!summary.contains("without an annotation"), "{summary}");
+    assert_eq!(st.check_runs[0].annotations.len(), 50);
+}
+
+#[tokio::test]
+async fn annotations_are_sent_fifty_at_a_time() {
+    let fake = FakeGithub::start().await;
+    let c = client(&fake, fast_policy());
+    let published = check::publish(&c, &repo(), &report(Gate::Failed, 120), &all_annotations())
+        .await
+        .unwrap();
     assert!(
         matches!(published, Published::CheckRun { requests: 3, .. }),
         "{published:?}"
