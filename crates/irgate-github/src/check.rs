@@ -35,6 +35,7 @@
 //! second by default, as GitHub asks of integrations that write in bulk).
 
 use http::{Method, StatusCode};
+use irgate_core::render::thousands;
 use irgate_core::Gate;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -319,26 +320,17 @@ async fn publish_status(
 /// The note ending the summary when annotations were left out.
 pub fn annotations_left_out_note(left_out: usize, max: usize) -> String {
     let plural = |n: usize, one: &str, many: &str| {
-        format!("{} {}", group_thousands(n), if n == 1 { one } else { many })
+        format!(
+            "{} {}",
+            thousands(n as u64),
+            if n == 1 { one } else { many }
+        )
     };
     format!(
         "\n\n> {} left without an annotation: a check run gets at most {} (`--max-annotations`); the comparison lists them all.\n",
         plural(left_out, "regression is", "regressions are"),
-        group_thousands(max),
+        thousands(max as u64),
     )
-}
-
-/// `12345` as `12,345`.
-fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The summary as sent: cut to GitHub's limit, keeping room for `note`.
