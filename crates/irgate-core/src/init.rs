@@ -680,6 +680,29 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_judges_the_merge_queue_and_the_default_branch() {
+        // The gate runs on the merge queue's commit and on pushes to the default
+        // branch (other branches are kept out by the job's condition); the
+        // report handles those runs without a pull request.
+        let gate_here = include_str!("../../../.github/workflows/irgate.yml");
+        let report_here = include_str!("../../../.github/workflows/irgate-report.yml");
+        for gate in [GATE_TEMPLATE, gate_here] {
+            assert!(gate.contains("\n  merge_group:\n    types: [checks_requested]\n"));
+            assert!(gate.contains("\n  push:\n"));
+            assert!(gate.contains(
+                "if: github.event_name != 'push' || github.ref_name == github.event.repository.default_branch"
+            ));
+            assert!(gate.contains("ref: ${{ github.event.pull_request.head.sha || github.sha }}"));
+            assert!(gate.contains("cancel-in-progress: ${{ github.event_name == 'pull_request' }}"));
+        }
+        for report in [REPORT_TEMPLATE, report_here] {
+            assert!(report.contains(r#"fromJSON('["pull_request", "merge_group", "push"]')"#));
+            assert!(report.contains("target=(--commit-comment-on-failure)"));
+            assert!(report.contains(r#""${target[@]}" --sha "$HEAD_SHA""#));
+        }
+    }
+
+    #[test]
     fn a_source_that_is_not_a_plain_word_is_refused() {
         assert!(check_source(&source("v0.1.0")).is_ok());
         assert!(check_source(&source("release/v1")).is_ok());

@@ -9,6 +9,11 @@
 //! | `check_run` | `requested_action` (`irgate-accept`) | the "Accept" button, same checks |
 //! | `check_run` | `rerequested` | the stored verdict for that commit is published again |
 //! | `pull_request` | `opened`, `reopened`, `synchronize` | a queued "irgate" check (or pending status) |
+//! | `merge_group` | `checks_requested` | a queued "irgate" check on the queue's merge commit |
+//!
+//! The verdict for a merge queue's commit comes from the gate workflow, which
+//! also runs on `merge_group` and judges that commit: the baselines and code of
+//! every pull request ahead in the queue together.
 //!
 //! Everything else is ignored. Payloads are read with irgate's own small
 //! structs (the crate's `payload` module) rather than octocrab's typed
@@ -27,7 +32,8 @@ use crate::check::{self, find_check_run, ReportMode, ACCEPT_ACTION_ID, CHECK_NAM
 use crate::client::{ApiError, Auth, ClientConfig, GithubClient};
 use crate::comment::PullRequest;
 use crate::payload::{
-    self, CheckRun, Comment, Envelope, Issue, PayloadError, PullRequestInfo, RepositoryRef,
+    self, CheckRun, Comment, Envelope, Issue, MergeGroup, PayloadError, PullRequestInfo,
+    RepositoryRef,
 };
 use crate::report;
 use crate::results::ResultsSource;
@@ -170,7 +176,10 @@ impl GithubHandler {
             event: event.into(),
             reason: e.message,
         };
-        if !matches!(event, "issue_comment" | "check_run" | "pull_request") {
+        if !matches!(
+            event,
+            "issue_comment" | "check_run" | "pull_request" | "merge_group"
+        ) {
             return Ok(Handled::Ignored("event not handled"));
         }
         let envelope: Envelope = payload::decode(event, &payload).map_err(bad)?;
@@ -179,6 +188,7 @@ impl GithubHandler {
             "issue_comment" => self.issue_comment(&payload, &envelope, action, &bad).await,
             "check_run" => self.check_run(&payload, &envelope, action, &bad).await,
             "pull_request" => self.pull_request(&payload, &envelope, action, &bad).await,
+            "merge_group" => self.merge_group(&payload, &envelope, action, &bad).await,
             _ => Ok(Handled::Ignored("event not handled")),
         }
     }
@@ -329,18 +339,57 @@ impl GithubHandler {
             payload::decode_at("pull_request", p, "pull_request").map_err(bad)?;
         let sha = pull.head.sha;
         let client = self.client_for(envelope)?;
-        // Never cover a verdict already posted for this commit (e.g. by the
-        // accept path, whose commit triggered this synchronize).
+        self.mark_pending_unless_reported(&client, &repo, sha).await
+    }
+
+    /// Marks the "irgate" check pending on `sha`, unless a verdict is already
+    /// there (e.g. posted by the accept path, whose commit triggered this
+    /// `synchronize`): a pending mark must never cover a verdict.
+    async fn mark_pending_unless_reported(
+        &self,
+        client: &GithubClient,
+        repo: &Repo,
+        sha: String,
+    ) -> Result<Handled, EventError> {
         if self.mode != ReportMode::Status {
-            match find_check_run(&client, &repo, &sha).await {
+            match find_check_run(client, repo, &sha).await {
                 Ok(Some(_)) => return Ok(Handled::Ignored("commit already has an irgate check")),
                 Ok(None) => {}
                 Err(e) if self.mode == ReportMode::Auto && check::check_runs_refused(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        check::mark_pending(&client, &repo, &sha, self.mode).await?;
+        check::mark_pending(client, repo, &sha, self.mode).await?;
         Ok(Handled::Pending(sha))
+    }
+
+    /// A merge queue asks for checks on its merge commit: the "irgate" check is
+    /// marked pending there until the gate workflow's run reports, so that the
+    /// queue waits for the verdict on the combination.
+    async fn merge_group(
+        &self,
+        p: &Value,
+        envelope: &Envelope,
+        action: &str,
+        bad: &Bad<'_>,
+    ) -> Result<Handled, EventError> {
+        if action != "checks_requested" {
+            return Ok(Handled::Ignored("merge_group action not handled"));
+        }
+        let repo = self.repository_of(p, bad)?;
+        let group: MergeGroup = payload::decode_at("merge_group", p, "merge_group").map_err(bad)?;
+        if !irgate_core::baseline::is_sha1_hex(&group.head_sha) {
+            return Err(bad(PayloadError {
+                what: "merge_group".into(),
+                message: format!(
+                    "`merge_group.head_sha` is `{}`, not a commit id",
+                    group.head_sha
+                ),
+            }));
+        }
+        let client = self.client_for(envelope)?;
+        self.mark_pending_unless_reported(&client, &repo, group.head_sha)
+            .await
     }
 
     /// Actions mode: handles the event in `$GITHUB_EVENT_PATH`.

@@ -142,6 +142,16 @@ pub struct PullRequestInfo {
     pub head: Branch,
 }
 
+/// The `merge_group` of a `merge_group` delivery: the merge commit the queue
+/// made and wants checked.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MergeGroup {
+    /// The queued merge commit (what the gate judges and the check is set on).
+    pub head_sha: String,
+    /// The queue's temporary branch, `refs/heads/gh-readonly-queue/...`.
+    pub head_ref: String,
+}
+
 /// A person's or a bot's account.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct User {

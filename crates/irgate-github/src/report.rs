@@ -265,6 +265,11 @@ pub struct PostOptions {
     pub details_url: Option<String>,
     /// Skip the comment, post only the check.
     pub no_comment: bool,
+    /// For a commit without a pull request ([`post_check`]): when the gate
+    /// fails or cannot judge, also comment on the commit with the verdict, so
+    /// that a regression on the default branch is seen (GitHub notifies the
+    /// commit's author and the repository's watchers).
+    pub commit_comment_on_failure: bool,
 }
 
 /// What `post` did.
@@ -285,9 +290,7 @@ pub async fn post(
     c: &Comparison,
     opts: &PostOptions,
 ) -> Result<PostResult, ApiError> {
-    let sources = read_sources(client, &pr.repo, head_sha, c, opts.source_root.as_deref()).await;
-    let report = check_report(c, head_sha, &sources, opts.details_url.as_deref());
-    let published = check::publish(client, &pr.repo, &report, &opts.check).await?;
+    let (report, published) = publish_report(client, &pr.repo, head_sha, c, opts).await?;
     let comment = if opts.no_comment {
         None
     } else {
@@ -306,6 +309,79 @@ pub async fn post(
         comment,
         check: published,
     })
+}
+
+/// Posts only the check run (or status) for a commit that belongs to no pull
+/// request: a merge queue's merge commit (`merge_group`) or a push to the
+/// default branch. Branch protection and the merge queue read it there.
+pub async fn post_check(
+    client: &GithubClient,
+    repo: &Repo,
+    head_sha: &str,
+    c: &Comparison,
+    opts: &PostOptions,
+) -> Result<CheckPosted, ApiError> {
+    let (report, check) = publish_report(client, repo, head_sha, c, opts).await?;
+    let commit_comment = if opts.commit_comment_on_failure && report.outcome != Gate::Passed {
+        Some(comment_on_commit(client, repo, head_sha, &report.summary).await?)
+    } else {
+        None
+    };
+    Ok(CheckPosted {
+        check,
+        commit_comment,
+    })
+}
+
+/// What [`post_check`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckPosted {
+    /// The check run or status.
+    pub check: Published,
+    /// The id of the comment on the commit, when one was made.
+    pub commit_comment: Option<u64>,
+}
+
+/// Comments the verdict on commit `sha` (`POST
+/// /repos/{owner}/{repo}/commits/{sha}/comments`); returns the comment's id.
+/// Not retried after a lost answer: a second comment would notify twice.
+pub async fn comment_on_commit(
+    client: &GithubClient,
+    repo: &Repo,
+    sha: &str,
+    verdict: &str,
+) -> Result<u64, ApiError> {
+    let body = comment::sticky_body(&comment_markdown(verdict, repo, sha));
+    let path = format!("{}/commits/{}/comments", repo.path(), encode_segment(sha));
+    let answer = client
+        .request(
+            http::Method::POST,
+            &path,
+            Some(&serde_json::json!({ "body": body })),
+            crate::client::Idempotency::CreatesResource,
+        )
+        .await?;
+    let created: crate::payload::Created = crate::client::decode_answer(
+        "the commit comment",
+        http::Method::POST,
+        &path,
+        &answer.body,
+    )?;
+    Ok(created.id)
+}
+
+/// Builds the check report for `head_sha` and publishes it.
+async fn publish_report(
+    client: &GithubClient,
+    repo: &Repo,
+    head_sha: &str,
+    c: &Comparison,
+    opts: &PostOptions,
+) -> Result<(CheckReport, Published), ApiError> {
+    let sources = read_sources(client, repo, head_sha, c, opts.source_root.as_deref()).await;
+    let report = check_report(c, head_sha, &sources, opts.details_url.as_deref());
+    let published = check::publish(client, repo, &report, &opts.check).await?;
+    Ok((report, published))
 }
 
 #[cfg(test)]

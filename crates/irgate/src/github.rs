@@ -26,7 +26,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use irgate_core::Comparison;
 use irgate_github::accept::AcceptConfig;
-use irgate_github::check::{CheckOptions, ReportMode, DEFAULT_MAX_ANNOTATIONS};
+use irgate_github::check::{CheckOptions, Repo, ReportMode, DEFAULT_MAX_ANNOTATIONS};
 use irgate_github::client::{
     check_http_url, Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL,
 };
@@ -233,6 +233,7 @@ impl ShowArgs {
             source_root: self.source_root.clone(),
             details_url: self.details_url.clone(),
             no_comment: self.no_comment,
+            commit_comment_on_failure: false,
         }
     }
 }
@@ -243,12 +244,19 @@ pub struct PostArgs {
     /// Repository, OWNER/NAME.
     #[arg(long)]
     pub repo: String,
-    /// Pull-request number (1 or more).
+    /// Pull-request number (1 or more). Without it only the check run (or
+    /// status) is posted, on `--sha`: the merge commit of a merge queue
+    /// (`merge_group`) or a commit pushed to the default branch.
     #[arg(long, value_parser = pr_number)]
-    pub pr: u64,
+    pub pr: Option<u64>,
     /// The commit the benchmarks ran on (the PR's head sha, all 40 hex digits).
     #[arg(long, value_parser = commit_sha)]
     pub sha: String,
+    /// Without `--pr` (a push to the default branch): when the gate fails or
+    /// cannot judge, also comment the verdict on the commit, so that a
+    /// regression that got through is seen the same day.
+    #[arg(long, conflicts_with = "pr")]
+    pub commit_comment_on_failure: bool,
     /// The comparator's JSON (`irgate compare --format json`).
     #[arg(long, required_unless_present = "could_not_judge")]
     pub comparison: Option<PathBuf>,
@@ -392,7 +400,7 @@ pub fn run(cmd: GithubCommand) -> u8 {
 
 async fn post(args: PostArgs) -> Result<u8, String> {
     args.show.check()?;
-    let pr = PullRequest::new(&args.repo, args.pr)
+    let repo = Repo::parse(&args.repo)
         .ok_or_else(|| format!("--repo `{}` is not OWNER/NAME", args.repo))?;
     let comparison = match (&args.comparison, &args.could_not_judge) {
         (Some(path), _) => Comparison::load(path).map_err(|e| e.to_string())?,
@@ -400,24 +408,36 @@ async fn post(args: PostArgs) -> Result<u8, String> {
         (None, None) => return Err("give --comparison FILE or --could-not-judge REASON".into()),
     };
     let client = GithubClient::new(&args.connection.client_config()?).map_err(|e| e.to_string())?;
-    let result = args
+    let opts = PostOptions {
+        commit_comment_on_failure: args.commit_comment_on_failure,
+        ..args.show.post_options()
+    };
+    let posted = args
         .connection
         .bounded(async {
-            report::post(
-                &client,
-                &pr,
-                &args.sha,
-                &comparison,
-                &args.show.post_options(),
-            )
-            .await
+            match args.pr {
+                Some(number) => {
+                    let pr = PullRequest {
+                        repo: repo.clone(),
+                        number,
+                    };
+                    report::post(&client, &pr, &args.sha, &comparison, &opts)
+                        .await
+                        .map(|r| format!("{:?}; comment {:?}", r.check, r.comment))
+                }
+                None => report::post_check(&client, &repo, &args.sha, &comparison, &opts)
+                    .await
+                    .map(|p| {
+                        format!(
+                            "{:?} (no pull request); commit comment {:?}",
+                            p.check, p.commit_comment
+                        )
+                    }),
+            }
             .map_err(|e| e.to_string())
         })
         .await?;
-    eprintln!(
-        "irgate github: posted {:?}; comment {:?}",
-        result.check, result.comment
-    );
+    eprintln!("irgate github: posted {posted}");
     Ok(if args.exit_with_gate {
         u8::try_from(comparison.exit_code()).unwrap_or(2)
     } else {
@@ -537,7 +557,7 @@ mod tests {
         let GithubCommand::Post(p) = top.cmd else {
             panic!("not post")
         };
-        assert_eq!(p.pr, 7);
+        assert_eq!(p.pr, Some(7));
         assert_eq!(p.show.mode, ModeArg::Status);
         assert!(p.show.only_when_changed);
     }

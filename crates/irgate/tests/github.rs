@@ -382,3 +382,71 @@ fn post_refuses_pr_zero_and_a_sha_that_is_not_a_full_commit_id() {
     }
     assert!(fake.st().seen.is_empty(), "nothing posted for bad input");
 }
+
+#[test]
+fn post_without_a_pull_request_sets_only_the_check_on_the_commit() {
+    // A merge queue's merge commit or a push to the default branch: no pull
+    // request to comment on, but the check must be there for the queue and
+    // for branch protection.
+    let (_rt, fake) = fake();
+    let mut args = post_args(&fake.url, TOKEN_ENV, &["--no-accept-button"]);
+    let at = args.iter().position(|a| a == "--pr").unwrap();
+    args.drain(at..at + 2);
+    assert_eq!(run_post(args), 0);
+    let st = fake.st();
+    assert_eq!(st.check_runs.len(), 1);
+    assert_eq!(st.check_runs[0].head_sha, SHA);
+    assert_eq!(st.check_runs[0].conclusion.as_deref(), Some("failure"));
+    assert!(st.comments.is_empty(), "no comment without a pull request");
+    assert!(
+        st.seen
+            .iter()
+            .all(|s| !s.op.starts_with("issues/") && !s.op.starts_with("pulls/")),
+        "{:?}",
+        st.seen.iter().map(|s| &s.op).collect::<Vec<_>>()
+    );
+    drop(st);
+    fake.assert_contract();
+}
+
+#[test]
+fn a_failed_gate_on_the_default_branch_comments_on_the_commit_once() {
+    let (_rt, fake) = fake();
+    let without_pr = |extra: &[&str]| {
+        let mut args = post_args(&fake.url, TOKEN_ENV, extra);
+        let at = args.iter().position(|a| a == "--pr").unwrap();
+        args.drain(at..at + 2);
+        args
+    };
+    // The sample comparison's gate failed: a check and a commit comment.
+    assert_eq!(
+        run_post(without_pr(&[
+            "--no-accept-button",
+            "--commit-comment-on-failure"
+        ])),
+        0
+    );
+    {
+        let st = fake.st();
+        assert_eq!(st.check_runs.len(), 1);
+        assert_eq!(st.commit_comments.len(), 1);
+        let (sha, body) = &st.commit_comments[0];
+        assert_eq!(sha, SHA);
+        assert!(body.contains("For commit [`ec26c3e`]"), "{body}");
+        assert!(body.contains("regress"), "{body}");
+        assert!(st.comments.is_empty(), "no pull-request comment");
+    }
+    // Without the flag, no comment either; with --pr the flag is refused.
+    assert_eq!(run_post(without_pr(&["--no-accept-button"])), 0);
+    assert!(refused_usage(
+        &post_args(&fake.url, TOKEN_ENV, &["--commit-comment-on-failure"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    ));
+    let st = fake.st();
+    assert_eq!(st.commit_comments.len(), 1, "no comment without the flag");
+    assert_eq!(st.check_runs.len(), 2);
+    drop(st);
+    fake.assert_contract();
+}

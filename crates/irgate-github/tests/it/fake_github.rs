@@ -110,6 +110,8 @@ pub struct State {
     pub check_runs: Vec<CheckRun>,
     /// Commit statuses posted (request bodies, with `sha`).
     pub statuses: Vec<Value>,
+    /// Comments on commits: (commit sha, body).
+    pub commit_comments: Vec<(String, String)>,
     /// Reactions: (comment id, content).
     pub reactions: Vec<(u64, String)>,
     /// Collaborator roles by login (`admin`, `maintain`, `write`, `triage`,
@@ -705,6 +707,17 @@ fn apply(
                 .map(|c| check_json(ops, c))
                 .collect();
             json_response(200, json!({"total_count": runs.len(), "check_runs": runs}))
+        }
+        "repos/create-commit-comment" => {
+            let id = 9_000 + s.commit_comments.len() as u64;
+            s.commit_comments.push((
+                params["commit_sha"].clone(),
+                body["body"].as_str().unwrap_or("").to_owned(),
+            ));
+            let mut v = example(ops, op, "201");
+            v["id"] = json!(id);
+            v["body"] = body["body"].clone();
+            json_response(201, v)
         }
         "repos/create-commit-status" => {
             let mut b = body.clone();

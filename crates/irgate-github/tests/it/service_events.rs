@@ -7,7 +7,7 @@ use crate::fake_github::{self, webhook, FakeGithub};
 use irgate_github::accept::AcceptConfig;
 use irgate_github::check::ReportMode;
 use irgate_github::client::{Auth, ClientConfig, RetryPolicy};
-use irgate_github::events::{Credentials, GithubHandler};
+use irgate_github::events::{Credentials, GithubHandler, Handled};
 use irgate_github::server::{self, ServerConfig, WebhookSecret};
 
 async fn deliver(
@@ -98,5 +98,66 @@ async fn signed_deliveries_reach_the_github_handlers() {
     let report = service.await.unwrap().unwrap();
     assert_eq!(report.stats.handled, 2, "{report:?}");
     assert_eq!(report.stats.failed, 0, "{report:?}");
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn merge_group_checks_requested_marks_the_queued_merge_commit_pending() {
+    // GitHub's own example delivery (`@octokit/webhooks-examples`): the merge
+    // queue asks for checks on the merge commit it made.
+    let fake = FakeGithub::start().await;
+    let handler = GithubHandler::new(
+        Credentials::Fixed(ClientConfig {
+            base_url: fake.url.clone(),
+            auth: Auth::Token("ghs_test".into()),
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_millis(10),
+                ..RetryPolicy::default()
+            },
+        }),
+        AcceptConfig::default(),
+        ReportMode::Auto,
+    );
+    let payload = webhook("merge_group_checks_requested");
+    let head = payload["merge_group"]["head_sha"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::to_vec(&payload).unwrap();
+    let handled = handler.dispatch("merge_group", &body).await.unwrap();
+    assert_eq!(handled, Handled::Pending(head.clone()));
+    {
+        let st = fake.st();
+        assert_eq!(st.check_runs.len(), 1);
+        assert_eq!(st.check_runs[0].head_sha, head);
+        assert_eq!(st.check_runs[0].status, "queued");
+        assert!(st
+            .seen
+            .iter()
+            .all(|s| s.path.starts_with("/repos/octo-org/octo-repo/")));
+    }
+    // Asked again (a re-queue), the existing check is left alone.
+    let again = handler.dispatch("merge_group", &body).await.unwrap();
+    assert_eq!(
+        again,
+        Handled::Ignored("commit already has an irgate check")
+    );
+    assert_eq!(fake.st().check_runs.len(), 1);
+    // Other actions (`destroyed`) do nothing; a head that is not a commit id
+    // is refused naming the field.
+    let mut gone = payload.clone();
+    gone["action"] = serde_json::json!("destroyed");
+    let handled = handler
+        .dispatch("merge_group", &serde_json::to_vec(&gone).unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(handled, Handled::Ignored(_)), "{handled:?}");
+    let mut bad = payload;
+    bad["merge_group"]["head_sha"] = serde_json::json!("main");
+    let err = handler
+        .dispatch("merge_group", &serde_json::to_vec(&bad).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("merge_group.head_sha"), "{err}");
     fake.assert_contract();
 }
