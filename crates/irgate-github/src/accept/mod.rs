@@ -36,7 +36,13 @@
 //!    commit per file). A file whose numbers would not change is not written,
 //!    even though its provenance would; when no file changes, nothing is
 //!    committed and the reply says "nothing to accept: the baselines already
-//!    hold these numbers".
+//!    hold these numbers". A failed commit is answered like a refusal
+//!    ([`Refusal::CommitFailed`], naming the files already committed). A 409
+//!    (a file's blob sha is stale) is retried once: the head is read again,
+//!    and only if the branch still ends where it should (the results' commit,
+//!    or this accept's own last commit) are the baselines re-read and the
+//!    accept re-planned and committed; otherwise, or on a second failure,
+//!    the requester is told.
 //! 3. Re-runs the comparison of the same results against the new baselines and
 //!    publishes it (check run or status, and the sticky comment) on the new head
 //!    commit, so the check turns green without re-running the benchmarks: the
@@ -69,7 +75,7 @@ use crate::comment::PullRequest;
 pub use crate::payload::Permission;
 use crate::payload::{PermissionAnswer, PullRequestInfo};
 use crate::report::{self, PostOptions};
-use crate::results::{ResultsError, ResultsSource};
+use crate::results::{GateResults, ResultsError, ResultsSource};
 
 /// How an accept was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +145,26 @@ pub enum Refusal {
     /// The gate results cannot be accepted.
     #[error("nothing to accept: {0}")]
     Nothing(String),
+    /// Committing the new baselines failed (after one retry for a 409).
+    #[error("committing the new baselines failed: {reason}{}; ask again with `/irgate accept <reason>`, or run `irgate accept` locally and push the baselines", committed_note(committed))]
+    CommitFailed {
+        /// What went wrong.
+        reason: String,
+        /// Files committed before the failure, repository-relative.
+        committed: Vec<String>,
+    },
+}
+
+/// The part of [`Refusal::CommitFailed`]'s text naming what was committed.
+fn committed_note(committed: &[String]) -> String {
+    if committed.is_empty() {
+        "; nothing was committed".to_string()
+    } else {
+        format!(
+            "; already committed: {} (the rest was not)",
+            committed.join(", ")
+        )
+    }
 }
 
 impl Refusal {
@@ -177,6 +203,11 @@ impl Refusal {
             }
             .to_string(),
             Refusal::Nothing(reason) => Refusal::Nothing(e(reason)).to_string(),
+            Refusal::CommitFailed { reason, committed } => Refusal::CommitFailed {
+                reason: e(reason),
+                committed: committed.iter().map(|c| e(c)).collect(),
+            }
+            .to_string(),
             Refusal::Edited | Refusal::NoReason => self.to_string(),
         }
     }
@@ -380,54 +411,83 @@ pub async fn accept_through(
         return refuse(client, req, refusal).await;
     }
 
-    // The baselines on the branch.
+    // Plan against the baselines on the branch, and commit the changed files.
+    // A 409 (a file moved on since it was read) is retried once, after
+    // checking that the branch still ends at the commit expected and
+    // re-planning against the files as they are now.
     let dir = cfg.baselines_dir.trim_end_matches('/');
-    let existing = read_baselines(contents, dir, &head.branch).await?;
-    // Both baseline sets (before and after the plan) are read from `dir` on the branch.
+    let accepted_at = irgate_core::baseline::now_rfc3339();
+    let mut new_head = head.sha.clone();
+    let mut files: Vec<String> = Vec::new();
+    let mut retried = false;
+    let (set, plan) = loop {
+        let (set, plan) = match plan_on_branch(
+            contents,
+            req,
+            &permission,
+            &head,
+            results.as_ref(),
+            dir,
+            &accepted_at,
+        )
+        .await?
+        {
+            Ok(planned) => planned,
+            // On the first pass this is an ordinary refusal; after a 409 the
+            // files already committed are named too.
+            Err(refusal) if files.is_empty() => return refuse(client, req, refusal).await,
+            Err(refusal) => {
+                let failure = Refusal::CommitFailed {
+                    reason: format!("after a conflict, re-planning refused: {refusal}"),
+                    committed: files,
+                };
+                return refuse(client, req, failure).await;
+            }
+        };
+        match commit_writes(contents, &head.branch, &plan, &mut new_head, &mut files).await {
+            Ok(()) => break (set, plan),
+            Err(e) if !retried && is_conflict(&e) => {
+                retried = true;
+                tracing::warn!(error = %e, "a baseline file moved on while committing; re-reading");
+                // Our own commits move the branch; anything else moving it
+                // means the results may no longer be for its head.
+                let moved = match read_head(client, pr).await {
+                    Ok(now) if now.sha == new_head && now.branch == head.branch => None,
+                    Ok(now) => Some(format!(
+                        "the branch moved to {} while the baselines were being committed ({e})",
+                        now.sha
+                    )),
+                    Err(read) => Some(format!(
+                        "{e}; the pull request could not be re-read to retry: {read}"
+                    )),
+                };
+                if let Some(reason) = moved {
+                    let failure = Refusal::CommitFailed {
+                        reason,
+                        committed: files,
+                    };
+                    return refuse(client, req, failure).await;
+                }
+            }
+            Err(e) => {
+                let reason = if retried {
+                    format!("{e} (after one retry with the files re-read)")
+                } else {
+                    e.to_string()
+                };
+                let failure = Refusal::CommitFailed {
+                    reason,
+                    committed: files,
+                };
+                return refuse(client, req, failure).await;
+            }
+        }
+    };
     let unreadable_baselines = |e: BaselineError| AcceptError::RepoFile {
         path: dir.to_string(),
         branch: head.branch.clone(),
         reason: e.to_string(),
     };
-    let set = BaselineSet::from_texts(
-        existing
-            .iter()
-            .map(|e| (e.relative_path.as_path(), e.file.text.as_str())),
-    )
-    .map_err(&unreadable_baselines)?;
-    let accepted_at = irgate_core::baseline::now_rfc3339();
-    let plan = match decide(&Facts {
-        request: req,
-        permission: &permission,
-        head: &head,
-        results: results.as_ref(),
-        baselines: &set,
-        existing: &existing,
-        baselines_dir: dir,
-        accepted_at: &accepted_at,
-    }) {
-        Ok(plan) => plan,
-        Err(refusal) => return refuse(client, req, refusal).await,
-    };
-
-    // Commit the changed files.
-    let mut new_head = head.sha.clone();
-    let mut files = Vec::new();
-    for w in &plan.writes {
-        if let Some(sha) = contents
-            .put(
-                &w.path,
-                &head.branch,
-                &w.contents,
-                w.old_sha.as_deref(),
-                &plan.message,
-            )
-            .await?
-        {
-            new_head = sha;
-        }
-        files.push(w.path.clone());
-    }
 
     // Refresh the gate on the new head with the new baselines.
     let new_set = set
@@ -468,6 +528,75 @@ pub async fn accept_through(
         new_head,
         benchmarks: plan.accepted,
     })
+}
+
+/// Reads the baselines in `dir` on the head branch and decides: the set read
+/// and the plan, or why not.
+async fn plan_on_branch(
+    contents: &impl RepoContents,
+    req: &AcceptRequest,
+    permission: &Permission,
+    head: &Head,
+    results: Option<&GateResults>,
+    dir: &str,
+    accepted_at: &str,
+) -> Result<Result<(BaselineSet, Plan), Refusal>, AcceptError> {
+    let existing = read_baselines(contents, dir, &head.branch).await?;
+    let set = BaselineSet::from_texts(
+        existing
+            .iter()
+            .map(|e| (e.relative_path.as_path(), e.file.text.as_str())),
+    )
+    .map_err(|e| AcceptError::RepoFile {
+        path: dir.to_string(),
+        branch: head.branch.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(decide(&Facts {
+        request: req,
+        permission,
+        head,
+        results,
+        baselines: &set,
+        existing: &existing,
+        baselines_dir: dir,
+        accepted_at,
+    })
+    .map(|plan| (set, plan)))
+}
+
+/// Commits `plan`'s writes in order to `branch`, recording each written path
+/// in `files` and the newest commit GitHub names in `new_head`; stops at the
+/// first failure.
+async fn commit_writes(
+    contents: &impl RepoContents,
+    branch: &str,
+    plan: &Plan,
+    new_head: &mut String,
+    files: &mut Vec<String>,
+) -> Result<(), AcceptError> {
+    for w in &plan.writes {
+        if let Some(sha) = contents
+            .put(
+                &w.path,
+                branch,
+                &w.contents,
+                w.old_sha.as_deref(),
+                &plan.message,
+            )
+            .await?
+        {
+            *new_head = sha;
+        }
+        files.push(w.path.clone());
+    }
+    Ok(())
+}
+
+/// Whether a failed write was GitHub's 409: the file's blob sha named is no
+/// longer the file's on the branch.
+fn is_conflict(e: &AcceptError) -> bool {
+    matches!(e, AcceptError::Api(api) if api.status() == Some(StatusCode::CONFLICT))
 }
 
 /// The policy on the branch: `policy_path`, or the comparator's defaults when

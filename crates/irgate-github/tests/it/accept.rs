@@ -960,3 +960,116 @@ async fn sticky_comment_names_and_links_its_commit_on_every_push() {
     );
     fake.assert_contract();
 }
+
+/// The file write's operation in the contract.
+const PUT_FILE: &str = "repos/create-or-update-file-contents";
+
+#[tokio::test]
+async fn accept_retries_a_stale_file_sha_once_and_commits() {
+    use crate::fake_github::Fault;
+    let fake = scenario().await;
+    fake.st().fault(
+        PUT_FILE,
+        Fault::Status(
+            409,
+            vec![],
+            json!({"message": "is at 1234 but expected bbbb"}),
+        ),
+    );
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept the loader validates plugins").await;
+    let Handled::Accept(AcceptOutcome::Accepted { files, .. }) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(files, vec![BASELINE_PATH.to_string()]);
+    let st = fake.st();
+    assert_eq!(st.count(PUT_FILE), 2, "one write, then one retry");
+    assert_eq!(st.commits.len(), 1);
+    // The retry checked the head again and re-read the file first.
+    assert_eq!(st.count("pulls/get"), 2);
+    let written = String::from_utf8(st.files[BASELINE_PATH].0.clone()).unwrap();
+    assert!(written.contains("1500"), "{written}");
+    assert_eq!(st.reactions, vec![(777, "+1".to_string())]);
+    drop(st);
+    let replies = replies(&fake);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].starts_with("irgate: accepted"), "{replies:?}");
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn accept_reports_a_second_conflict_instead_of_failing_silently() {
+    use crate::fake_github::Fault;
+    let fake = scenario().await;
+    for _ in 0..2 {
+        fake.st().fault(
+            PUT_FILE,
+            Fault::Status(
+                409,
+                vec![],
+                json!({"message": "does not match <b>bbbb</b>"}),
+            ),
+        );
+    }
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept the loader validates plugins").await;
+    let Handled::Accept(AcceptOutcome::Refused(Refusal::CommitFailed { reason, committed })) = out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(reason.contains("409"), "{reason}");
+    assert!(reason.contains("after one retry"), "{reason}");
+    assert!(committed.is_empty());
+    let st = fake.st();
+    assert_eq!(st.count(PUT_FILE), 2, "retried once, not more");
+    assert!(st.commits.is_empty());
+    assert_eq!(st.reactions, vec![(777, "confused".to_string())]);
+    drop(st);
+    let replies = replies(&fake);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let r = &replies[0];
+    assert!(
+        r.starts_with("irgate: not accepted: committing the new baselines failed:"),
+        "{r}"
+    );
+    assert!(r.contains("nothing was committed"), "{r}");
+    assert!(r.contains("ask again"), "{r}");
+    assert!(!r.contains("<b>"), "GitHub's message is escaped: {r}");
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn accept_replies_when_the_commit_fails_with_a_server_error() {
+    use crate::fake_github::Fault;
+    let fake = scenario().await;
+    // One more than the client retries.
+    for _ in 0..=retry().max_retries {
+        fake.st().fault(
+            PUT_FILE,
+            Fault::Status(500, vec![], json!({"message": "Server Error"})),
+        );
+    }
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept the loader validates plugins").await;
+    let Handled::Accept(AcceptOutcome::Refused(Refusal::CommitFailed { reason, .. })) = out else {
+        panic!("{out:?}")
+    };
+    assert!(reason.contains("500"), "{reason}");
+    assert!(
+        !reason.contains("after one retry"),
+        "a 500 is not a conflict: {reason}"
+    );
+    let st = fake.st();
+    assert!(st.commits.is_empty());
+    // Not re-planned: the pull request was read once.
+    assert_eq!(st.count("pulls/get"), 1);
+    assert_eq!(st.reactions, vec![(777, "confused".to_string())]);
+    drop(st);
+    let replies = replies(&fake);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0].contains("committing the new baselines failed"),
+        "{replies:?}"
+    );
+    fake.assert_contract();
+}
