@@ -33,10 +33,11 @@
 //!    [`plan_accept`](irgate_core::baseline::plan_accept), recording the
 //!    reason, the accepter, the commit and the time.
 //! 2. Commits each changed file to the PR branch with the contents API (one
-//!    commit per file). A file whose numbers would not change is not written,
-//!    even though its provenance would; when no file changes, nothing is
-//!    committed and the reply says "nothing to accept: the baselines already
-//!    hold these numbers".
+//!    commit per file). Benchmarks whose numbers do not move keep their old
+//!    provenance, so a file whose numbers would not change is not written (nor
+//!    is a schema version 1 file that would only be rewritten as version 2);
+//!    when no file changes, nothing is committed and the reply says "nothing to
+//!    accept: the baselines already hold these numbers".
 //! 3. Re-runs the comparison of the same results against the new baselines and
 //!    publishes it (check run or status, and the sticky comment) on the new head
 //!    commit, so the check turns green without re-running the benchmarks: the
