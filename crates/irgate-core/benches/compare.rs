@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
+use irgate_core::baseline::{Baseline, BaselineEntry, BaselineSet, Provenance};
 use irgate_core::render::{markdown, terminal, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare, BenchResult, Environment, Metrics, Policy, Run};
 
@@ -51,13 +51,11 @@ fn synthetic() -> (Run, BaselineSet) {
             );
         }
         let b = Baseline {
-            schema_version: 1,
             package: "pkg".into(),
             bench: format!("suite_{s}"),
             source_file: Some(format!("benches/suite_{s}.rs")),
-            provenance: Provenance::default(),
             environment: Environment::default(),
-            benchmarks,
+            benchmarks: BaselineEntry::all_with(benchmarks, &Provenance::default()),
         };
         set.suites.insert(b.suite(), b);
     }

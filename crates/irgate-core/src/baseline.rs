@@ -3,31 +3,58 @@
 //! ```text
 //! baselines/
 //!   <package>/
-//!     <bench>.toml      one suite: provenance, environment, benchmarks (sorted)
+//!     <bench>.toml      one suite: environment, then benchmarks (sorted), each with
+//!                       its numbers and its own provenance
 //! ```
 //!
-//! A file looks like this (keys sorted, counts as integers, so a pull request's diff of
-//! `baselines/` shows exactly which numbers changed):
+//! A file looks like this (schema_version 2; keys sorted, counts as integers, so a pull
+//! request's diff of `baselines/` shows exactly which numbers changed):
 //!
 //! ```toml
-//! schema_version = 1
+//! schema_version = 2
 //! package = "scarab-plugins"
 //! bench = "ir"
 //! source_file = "crates/scarab-plugins/benches/ir.rs"
-//!
-//! [provenance]
-//! commit = "3b45dc4..."
-//! accepted_at = "2026-11-27T21:00:00Z"
-//! accepted_by = "alice"
-//! reason = "first baselines"
 //!
 //! [environment]
 //! valgrind = "valgrind-3.19.0"
 //! # ...
 //!
 //! [benchmarks."dispatch/on_output/plain"]
+//! Dr = 10
+//! Dw = 5
 //! Ir = 12345
+//! accepted_at = "2026-11-27T21:00:00Z"
+//! accepted_by = "alice"
+//! accepted_in = "3b45dc4..."
+//! reason = "first baselines"
 //! ```
+//!
+//! # Why provenance is per benchmark
+//!
+//! Each benchmark carries who accepted its numbers, when, from which commit and why;
+//! there is no file-level provenance (the file's history is in git). An accept only
+//! rewrites the entries whose numbers it changes: a benchmark whose stored metrics
+//! equal the run's keeps its old provenance, byte for byte. So two pull requests that
+//! accept *different* benchmarks touch different lines, and `git merge` combines them
+//! without a conflict, even for neighbouring benchmarks of one file (their tables are
+//! separated by the next table's header line, which neither side changes).
+//!
+//! Two pull requests that accept the *same* benchmark differently do conflict, as they
+//! should: only one set of numbers can be right. Resolve it by taking either side
+//! (`git checkout --ours`/`--theirs` on the file) and then re-running `irgate accept`
+//! on the merged tree, from a run of the merged code, so the numbers and their
+//! provenance describe what was merged.
+//!
+//! # Schema versions
+//!
+//! Version 2 is written. Version 1 (one `[provenance]` table for the whole file, with
+//! `commit` where version 2 says `accepted_in`) is still read: every benchmark gets the
+//! file's provenance in memory. The next `irgate accept` that touches a version 1 file
+//! rewrites it whole as version 2 (even when no number changes, so a bare re-accept of
+//! the same run is the migration); land that migration alone, before pull requests
+//! that accept benchmarks, so that theirs merge. Other versions are refused, naming
+//! the file and the versions this irgate reads.
 //!
 //! (Over 600 lines: the file format, its reader, the accept plan and the atomic write
 //! belong together, since each keeps the others' promises; a third of it is tests.)
@@ -37,13 +64,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use globset::GlobSet;
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{BenchId, Environment, Metrics, Run, SuiteId};
 use crate::source::line_col;
 
-/// Version of the baseline file format.
-pub const BASELINE_SCHEMA_VERSION: u32 = 1;
+/// Version of the baseline file format that `accept` writes.
+pub const BASELINE_SCHEMA_VERSION: u32 = 2;
+
+/// The versions of the baseline file format this irgate reads.
+pub const READ_SCHEMA_VERSIONS: [u32; 2] = [1, BASELINE_SCHEMA_VERSION];
 
 /// Metrics stored by default: the deterministic counts (cache metrics depend on the
 /// host's cache geometry and are left out unless asked for).
@@ -256,12 +288,12 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// The baseline of one suite (one bench target): one file.
+/// The baseline of one suite (one bench target): one file, as read (from either
+/// schema version) and as written (always [`BASELINE_SCHEMA_VERSION`]). Its serde form
+/// is the version 2 file without `schema_version` (`irgate baseline show --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
-    /// Always [`BASELINE_SCHEMA_VERSION`].
-    pub schema_version: u32,
     /// The cargo package.
     pub package: String,
     /// The bench target.
@@ -269,12 +301,179 @@ pub struct Baseline {
     /// The bench source file relative to the repository root, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_file: Option<String>,
-    /// The last acceptance.
-    pub provenance: Provenance,
     /// The environment the numbers were measured in.
     pub environment: Environment,
-    /// Metrics by `<group>/<function>[/<id>]`.
-    pub benchmarks: BTreeMap<String, Metrics>,
+    /// Numbers and provenance by `<group>/<function>[/<id>]`.
+    pub benchmarks: BTreeMap<String, BaselineEntry>,
+}
+
+/// One benchmark of a baseline: its stored metrics and who accepted them.
+///
+/// In the file it is one table: the metrics first (`Dr`, `Dw`, `Ir`, ...), then
+/// `accepted_at`, `accepted_by`, `accepted_in` (the commit) and `reason`. Every key
+/// that is not one of those four is a metric and must hold an integer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BaselineEntry {
+    /// The stored metrics.
+    pub metrics: Metrics,
+    /// Who accepted these numbers, when, from which commit and why.
+    pub provenance: Provenance,
+}
+
+impl BaselineEntry {
+    /// Entries for `benchmarks` that share one `provenance` (one accept's benchmarks,
+    /// or a schema version 1 file's).
+    pub fn all_with(
+        benchmarks: impl IntoIterator<Item = (String, Metrics)>,
+        provenance: &Provenance,
+    ) -> BTreeMap<String, BaselineEntry> {
+        benchmarks
+            .into_iter()
+            .map(|(k, metrics)| {
+                let provenance = provenance.clone();
+                (
+                    k,
+                    BaselineEntry {
+                        metrics,
+                        provenance,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The provenance keys of an entry's table, in file order.
+    const PROVENANCE_KEYS: [&'static str; 4] =
+        ["accepted_at", "accepted_by", "accepted_in", "reason"];
+}
+
+impl Serialize for BaselineEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let p = &self.provenance;
+        let mut map = serializer.serialize_map(Some(self.metrics.0.len() + 4))?;
+        for (name, value) in &self.metrics.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry("accepted_at", &p.accepted_at)?;
+        map.serialize_entry("accepted_by", &p.accepted_by)?;
+        map.serialize_entry("accepted_in", &p.commit)?;
+        map.serialize_entry("reason", &p.reason)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for BaselineEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = BaselineEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of metric counts with accepted_at, accepted_by, accepted_in and reason")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut e = BaselineEntry::default();
+                let mut seen = [false; 4];
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = BaselineEntry::PROVENANCE_KEYS
+                        .iter()
+                        .position(|k| *k == key);
+                    match slot {
+                        Some(i) => {
+                            if seen[i] {
+                                return Err(A::Error::duplicate_field(
+                                    BaselineEntry::PROVENANCE_KEYS[i],
+                                ));
+                            }
+                            seen[i] = true;
+                            let v: String = map.next_value()?;
+                            let p = &mut e.provenance;
+                            match i {
+                                0 => p.accepted_at = v,
+                                1 => p.accepted_by = v,
+                                2 => p.commit = v,
+                                _ => p.reason = v,
+                            }
+                        }
+                        None => {
+                            let v: u64 = map.next_value()?;
+                            e.metrics.insert(key, v);
+                        }
+                    }
+                }
+                if let Some(i) = seen.iter().position(|s| !s) {
+                    return Err(A::Error::missing_field(BaselineEntry::PROVENANCE_KEYS[i]));
+                }
+                Ok(e)
+            }
+        }
+        deserializer.deserialize_map(EntryVisitor)
+    }
+}
+
+/// Just the version of a baseline file, read first to pick the reader.
+#[derive(Deserialize)]
+struct VersionProbe {
+    schema_version: u32,
+}
+
+/// A schema_version 2 file, as read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV2 {
+    /// Already checked by [`VersionProbe`]; named so `deny_unknown_fields` allows it.
+    #[serde(rename = "schema_version")]
+    _schema_version: u32,
+    package: String,
+    bench: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_file: Option<String>,
+    environment: Environment,
+    benchmarks: BTreeMap<String, BaselineEntry>,
+}
+
+/// The file-level provenance of a schema_version 1 file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvenanceV1 {
+    commit: String,
+    accepted_at: String,
+    accepted_by: String,
+    reason: String,
+}
+
+/// A schema_version 1 file: one provenance for all its benchmarks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    /// Already checked by [`VersionProbe`]; named so `deny_unknown_fields` allows it.
+    #[serde(rename = "schema_version")]
+    _schema_version: u32,
+    package: String,
+    bench: String,
+    #[serde(default)]
+    source_file: Option<String>,
+    provenance: ProvenanceV1,
+    environment: Environment,
+    benchmarks: BTreeMap<String, Metrics>,
+}
+
+impl From<FileV1> for Baseline {
+    fn from(f: FileV1) -> Self {
+        let p = Provenance {
+            commit: f.provenance.commit,
+            accepted_at: f.provenance.accepted_at,
+            accepted_by: f.provenance.accepted_by,
+            reason: f.provenance.reason,
+        };
+        Baseline {
+            package: f.package,
+            bench: f.bench,
+            source_file: f.source_file,
+            environment: f.environment,
+            benchmarks: BaselineEntry::all_with(f.benchmarks, &p),
+        }
+    }
 }
 
 impl Baseline {
@@ -288,7 +487,8 @@ impl Baseline {
 
     /// The benchmark ids with their metrics.
     pub fn entries(&self) -> impl Iterator<Item = (BenchId, &Metrics)> + '_ {
-        self.benchmarks.iter().filter_map(|(k, m)| {
+        self.benchmarks.iter().filter_map(|(k, e)| {
+            let m = &e.metrics;
             let mut parts = k.split('/');
             let (group, function) = (parts.next()?, parts.next()?);
             let case = parts.next().map(str::to_owned);
@@ -301,47 +501,85 @@ impl Baseline {
         })
     }
 
-    /// Parses baseline text; `path` only names the file in errors.
+    /// Parses baseline text of any version in [`READ_SCHEMA_VERSIONS`]; `path` only
+    /// names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, BaselineError> {
-        let b: Baseline = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            BaselineError::Parse {
-                path: path.to_owned(),
-                line,
-                column,
-                message: e.message().to_owned(),
-            }
-        })?;
+        fn de<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, BaselineError> {
+            toml::from_str(text).map_err(|e| {
+                let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+                BaselineError::Parse {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    message: e.message().to_owned(),
+                }
+            })
+        }
         let invalid = |message: String| BaselineError::Invalid {
             path: path.to_owned(),
             message,
         };
-        if b.schema_version != BASELINE_SCHEMA_VERSION {
-            return Err(invalid(format!(
-                "unsupported baseline schema_version {} (this irgate reads {BASELINE_SCHEMA_VERSION})",
-                b.schema_version
-            )));
-        }
-        for (key, metrics) in &b.benchmarks {
+        let b: Baseline = match de::<VersionProbe>(path, text)?.schema_version {
+            1 => de::<FileV1>(path, text)?.into(),
+            BASELINE_SCHEMA_VERSION => {
+                let f: FileV2 = de(path, text)?;
+                Baseline {
+                    package: f.package,
+                    bench: f.bench,
+                    source_file: f.source_file,
+                    environment: f.environment,
+                    benchmarks: f.benchmarks,
+                }
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unsupported baseline schema_version {other} (this irgate reads {})",
+                    READ_SCHEMA_VERSIONS
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )))
+            }
+        };
+        for (key, entry) in &b.benchmarks {
             let full = format!("{}/{}/{}", b.package, b.bench, key);
             full.parse::<BenchId>()
                 .map_err(|e| invalid(format!("benchmark key {key:?}: {e}")))?;
-            if metrics.ir().is_none() {
+            if entry.metrics.ir().is_none() {
                 return Err(invalid(format!("benchmark {key:?} has no Ir")));
             }
         }
         Ok(b)
     }
 
-    /// The file's TOML text.
+    /// The file's TOML text, always in schema version [`BASELINE_SCHEMA_VERSION`].
     pub fn to_toml(&self) -> Result<String, BaselineError> {
-        let body = toml::to_string(self).map_err(|e| BaselineError::Serialize {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            schema_version: u32,
+            package: &'a str,
+            bench: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            source_file: Option<&'a str>,
+            environment: &'a Environment,
+            benchmarks: &'a BTreeMap<String, BaselineEntry>,
+        }
+        let out = Out {
+            schema_version: BASELINE_SCHEMA_VERSION,
+            package: &self.package,
+            bench: &self.bench,
+            source_file: self.source_file.as_deref(),
+            environment: &self.environment,
+            benchmarks: &self.benchmarks,
+        };
+        let body = toml::to_string(&out).map_err(|e| BaselineError::Serialize {
             suite: self.suite().to_string(),
             message: e.to_string(),
         })?;
         Ok(format!(
             "# irgate baseline for {}/{}. Written by `irgate accept`; change it through\n\
-             # that command so the provenance below stays true.\n{body}",
+             # that command so each benchmark's provenance stays true.\n{body}",
             self.package, self.bench
         ))
     }
@@ -494,7 +732,10 @@ pub struct PlannedFile {
 
 /// Computes the new contents of the baseline files for accepting `run` into `existing`,
 /// without touching the disk. Only the matching benchmarks change; others in the same
-/// file keep their numbers. Refuses an empty run or a selection matching nothing.
+/// file keep their numbers. A matching benchmark whose stored metrics equal the run's
+/// keeps its old provenance; only moved (or new) numbers get `options.provenance`.
+/// Every planned file is written in schema version [`BASELINE_SCHEMA_VERSION`].
+/// Refuses an empty run or a selection matching nothing.
 pub fn plan_accept(
     existing: &BaselineSet,
     run: &Run,
@@ -535,20 +776,19 @@ pub fn plan_accept(
                 b.clone()
             }
             None => Baseline {
-                schema_version: BASELINE_SCHEMA_VERSION,
                 package: suite.package.clone(),
                 bench: suite.bench.clone(),
                 source_file: None,
-                provenance: Provenance::default(),
                 environment: Environment::default(),
                 benchmarks: BTreeMap::new(),
             },
         };
-        if options.only.is_none() {
+        let before = if options.only.is_none() {
             // A full accept replaces the suite: benchmarks gone from the run go away.
-            b.benchmarks.clear();
-        }
-        b.provenance = options.provenance.clone();
+            std::mem::take(&mut b.benchmarks)
+        } else {
+            b.benchmarks.clone()
+        };
         b.environment = run.environment.clone();
         let mut accepted = Vec::new();
         for id in ids {
@@ -562,7 +802,17 @@ pub fn plan_accept(
             if b.source_file.is_none() {
                 b.source_file.clone_from(&result.source_file);
             }
-            b.benchmarks.insert(id.key_in_suite(), m);
+            let key = id.key_in_suite();
+            // Numbers that do not move keep the provenance of their earlier accept,
+            // so the file's lines for them do not change (and merges stay clean).
+            let entry = match before.get(&key) {
+                Some(old) if old.metrics == m => old.clone(),
+                _ => BaselineEntry {
+                    metrics: m,
+                    provenance: options.provenance.clone(),
+                },
+            };
+            b.benchmarks.insert(key, entry);
             accepted.push(id.clone());
         }
         out.push(PlannedFile {
@@ -635,13 +885,17 @@ mod tests {
         let mut m = Metrics::default();
         m.insert(Metrics::IR, ir);
         Baseline {
-            schema_version: BASELINE_SCHEMA_VERSION,
             package: package.into(),
             bench: bench.into(),
             source_file: None,
-            provenance: Provenance::default(),
             environment: Environment::default(),
-            benchmarks: BTreeMap::from([("group/function".to_owned(), m)]),
+            benchmarks: BTreeMap::from([(
+                "group/function".to_owned(),
+                BaselineEntry {
+                    metrics: m,
+                    provenance: Provenance::default(),
+                },
+            )]),
         }
     }
 

@@ -24,7 +24,7 @@ pub mod render;
 pub mod scope;
 pub mod source;
 
-pub use baseline::{Baseline, BaselineError, BaselineSet, Provenance};
+pub use baseline::{Baseline, BaselineEntry, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, compare_in_scope, CompareError};
 pub use comparison::{
     BenchComparison, Comparison, ComparisonError, Counts, EnvironmentCheck, Gate, RunVerdict,

@@ -71,7 +71,7 @@ impl Scope {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::baseline::{Baseline, Provenance};
+    use crate::baseline::{Baseline, BaselineEntry, Provenance};
     use crate::model::{BenchResult, Environment, Metrics};
     use std::collections::BTreeMap;
 
@@ -93,13 +93,11 @@ mod tests {
             }
         }
         let b = Baseline {
-            schema_version: 1,
             package: "p".into(),
             bench: "s".into(),
             source_file: None,
-            provenance: Provenance::default(),
             environment: Environment::default(),
-            benchmarks,
+            benchmarks: BaselineEntry::all_with(benchmarks, &Provenance::default()),
         };
         let mut set = BaselineSet::default();
         set.suites.insert(b.suite(), b);

@@ -301,17 +301,168 @@ fn malformed_baseline_toml_reports_the_line() {
     assert!(matches!(e, BaselineError::Parse { .. }), "{e}");
     assert!(e.to_string().starts_with(&format!("b.toml:{line}:")), "{e}");
 
-    let bad = text.replacen("[provenance]", "[provenance\n", 1);
+    let bad = text.replacen("[environment]", "[environment\n", 1);
     let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
     assert!(e.to_string().starts_with("b.toml:"), "{e}");
 
     let bad = text.replacen(
-        "schema_version = 1",
-        "schema_version = 1\nsurprise = true",
+        "schema_version = 2",
+        "schema_version = 2\nsurprise = true",
         1,
     );
     let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
     assert!(e.to_string().contains("surprise"), "{e}");
+
+    // A provenance key holding a number, or a metric holding text, names its line.
+    let bad = text.replacen("accepted_by = \"tester\"", "accepted_by = 3", 1);
+    let line = bad.lines().position(|l| l == "accepted_by = 3").unwrap() + 1;
+    let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
+    assert!(e.to_string().starts_with(&format!("b.toml:{line}:")), "{e}");
+    let bad = text.replacen("accepted_in = ", "acceptd_in = ", 1);
+    let line = bad
+        .lines()
+        .position(|l| l.starts_with("acceptd_in"))
+        .unwrap()
+        + 1;
+    let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
+    assert!(e.to_string().starts_with(&format!("b.toml:{line}:")), "{e}");
+    // A benchmark without its provenance is refused, naming the missing key.
+    let bad = text.replacen("reason = \"test\"\n", "", 1);
+    let e = Baseline::parse(Path::new("b.toml"), &bad).unwrap_err();
+    assert!(matches!(e, BaselineError::Parse { .. }), "{e}");
+    assert!(e.to_string().contains("reason"), "{e}");
+}
+
+/// A schema version 1 file (one file-level provenance), as irgate wrote it before.
+const V1_BASELINE: &str = r#"schema_version = 1
+package = "pkg"
+bench = "ir"
+source_file = "benches/ir.rs"
+
+[provenance]
+commit = "1111111111111111111111111111111111111111"
+accepted_at = "2026-11-01T10:00:00Z"
+accepted_by = "alice"
+reason = "first baselines"
+
+[environment]
+glibc_tunables = "glibc.cpu.hwcaps=-ERMS"
+
+[benchmarks."g/a"]
+Dr = 5
+Ir = 100
+
+[benchmarks."g/b"]
+Ir = 200
+"#;
+
+#[test]
+fn schema_1_is_read_with_the_file_provenance_on_every_benchmark_and_rewritten_as_2() {
+    let b = Baseline::parse(Path::new("pkg/ir.toml"), V1_BASELINE).unwrap();
+    assert_eq!(b.benchmarks.len(), 2);
+    for e in b.benchmarks.values() {
+        assert_eq!(
+            e.provenance.commit,
+            "1111111111111111111111111111111111111111"
+        );
+        assert_eq!(e.provenance.accepted_by, "alice");
+        assert_eq!(e.provenance.reason, "first baselines");
+    }
+    assert_eq!(b.benchmarks["g/a"].metrics.get("Dr"), Some(5));
+    let text = b.to_toml().unwrap();
+    assert!(text.contains("schema_version = 2\n"), "{text}");
+    assert!(!text.contains("[provenance]"), "{text}");
+    assert!(
+        text.contains(
+            "[benchmarks.\"g/a\"]\nDr = 5\nIr = 100\naccepted_at = \"2026-11-01T10:00:00Z\"\n\
+             accepted_by = \"alice\"\naccepted_in = \"1111111111111111111111111111111111111111\"\n\
+             reason = \"first baselines\"\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(Baseline::parse(Path::new("pkg/ir.toml"), &text).unwrap(), b);
+
+    // A v1 file keeps v1 keys only: per-benchmark provenance there is unknown.
+    let bad = V1_BASELINE.replacen("Ir = 200", "Ir = 200\nreason = \"x\"", 1);
+    let e = Baseline::parse(Path::new("pkg/ir.toml"), &bad).unwrap_err();
+    assert!(e.to_string().starts_with("pkg/ir.toml:"), "{e}");
+}
+
+#[test]
+fn an_unknown_schema_version_names_the_file_and_the_versions_read() {
+    let text = V1_BASELINE.replacen("schema_version = 1", "schema_version = 7", 1);
+    let e = Baseline::parse(Path::new("pkg/ir.toml"), &text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "pkg/ir.toml: unsupported baseline schema_version 7 (this irgate reads 1 and 2)"
+    );
+    let e = Baseline::parse(Path::new("pkg/ir.toml"), "package = \"pkg\"\n").unwrap_err();
+    assert!(e.to_string().starts_with("pkg/ir.toml:1:"), "{e}");
+    assert!(e.to_string().contains("schema_version"), "{e}");
+}
+
+#[test]
+fn a_full_accept_gives_new_provenance_only_to_the_numbers_it_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    std::fs::write(dir.path().join("pkg/ir.toml"), V1_BASELINE).unwrap();
+    let set = baseline::load_dir(dir.path()).unwrap();
+    let mut run = irgate_core::Run {
+        environment: Environment {
+            glibc_tunables: Some("glibc.cpu.hwcaps=-ERMS".into()),
+            ..Environment::default()
+        },
+        ..irgate_core::Run::default()
+    };
+    for (id, ir, dr) in [("pkg/ir/g/a", 100, 5), ("pkg/ir/g/b", 250, 0)] {
+        let mut m = irgate_core::Metrics::default();
+        m.insert("Ir", ir);
+        if dr > 0 {
+            m.insert("Dr", dr);
+        }
+        run.benchmarks.insert(
+            id.parse().unwrap(),
+            irgate_core::BenchResult {
+                metrics: m,
+                source_file: None,
+            },
+        );
+    }
+    let prov = Provenance {
+        commit: "2222222222222222222222222222222222222222".into(),
+        accepted_at: "2026-12-01T10:00:00Z".into(),
+        accepted_by: "bob".into(),
+        reason: "b got slower".into(),
+    };
+    let plan = baseline::plan_accept(
+        &set,
+        &run,
+        &baseline::AcceptOptions {
+            only: None,
+            provenance: &prov,
+            metrics: &baseline::default_metrics(),
+        },
+    )
+    .unwrap();
+    let b = Baseline::parse(&plan[0].relative_path, &plan[0].contents).unwrap();
+    let old = &set.suites[&b.suite()];
+    // g/a did not move: its entry, provenance included, is the old one.
+    assert_eq!(b.benchmarks["g/a"], old.benchmarks["g/a"]);
+    assert_eq!(b.benchmarks["g/b"].metrics.ir(), Some(250));
+    assert_eq!(b.benchmarks["g/b"].provenance, prov);
+    // Accepting the same run again changes nothing at all.
+    let again = BaselineSet::default().with_planned(&plan).unwrap();
+    let plan2 = baseline::plan_accept(
+        &again,
+        &run,
+        &baseline::AcceptOptions {
+            only: None,
+            provenance: &Provenance::default(),
+            metrics: &baseline::default_metrics(),
+        },
+    )
+    .unwrap();
+    assert_eq!(plan2[0].contents, plan[0].contents);
 }
 
 #[test]
@@ -421,8 +572,11 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
     accept(&run2, Some(&only)).unwrap();
     let set = baseline::load_dir(dir.path()).unwrap();
     let b = set.suites.values().next().unwrap();
-    assert_eq!(b.benchmarks["compute/scaled"].ir(), Some(71_021));
-    assert_eq!(b.benchmarks["compute/fibonacci/large"].ir(), Some(84_611));
+    assert_eq!(b.benchmarks["compute/scaled"].metrics.ir(), Some(71_021));
+    assert_eq!(
+        b.benchmarks["compute/fibonacci/large"].metrics.ir(),
+        Some(84_611)
+    );
 
     // Nothing matching --only, and an empty run, are refused.
     let none = irgate_core::policy::id_globset(&["nothing/**".into()]).unwrap();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
+use irgate_core::baseline::{Baseline, BaselineEntry, BaselineSet, Provenance};
 use irgate_core::read::{parse_text, ReadOptions};
 use irgate_core::render::{markdown, MarkdownOptions};
 use irgate_core::{
@@ -29,13 +29,11 @@ fn build(irs: &[u64]) -> (Run, BaselineSet) {
         );
     }
     let b = Baseline {
-        schema_version: 1,
         package: "pkg".into(),
         bench: "suite".into(),
         source_file: None,
-        provenance: Provenance::default(),
         environment: Environment::default(),
-        benchmarks,
+        benchmarks: BaselineEntry::all_with(benchmarks, &Provenance::default()),
     };
     let mut set = BaselineSet::default();
     set.suites.insert(b.suite(), b);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
+use irgate_core::baseline::{Baseline, BaselineEntry, BaselineSet, Provenance};
 use irgate_core::render::{escape_markdown, markdown, terminal, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare, BenchResult, Comparison, Environment, Metrics, Policy, Run};
 
@@ -110,11 +110,9 @@ fn ir_comparison<'a>(
         ..Run::default()
     };
     let mut b = Baseline {
-        schema_version: 1,
         package: "pkg".into(),
         bench: bench.into(),
         source_file: None,
-        provenance: Provenance::default(),
         environment: env(),
         benchmarks: Default::default(),
     };
@@ -122,7 +120,13 @@ fn ir_comparison<'a>(
         let id: irgate_core::BenchId = name.parse().unwrap();
         let mut m = Metrics::default();
         m.insert("Ir", old);
-        b.benchmarks.insert(id.key_in_suite(), m.clone());
+        b.benchmarks.insert(
+            id.key_in_suite(),
+            BaselineEntry {
+                metrics: m.clone(),
+                provenance: Provenance::default(),
+            },
+        );
         m.insert("Ir", new);
         run.benchmarks.insert(
             id,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use irgate_core::baseline::{Baseline, BaselineSet, Provenance};
+use irgate_core::baseline::{Baseline, BaselineEntry, BaselineSet, Provenance};
 use irgate_core::{compare, BenchResult, Comparison, Environment, Gate, Metrics, Policy, Run};
 
 fn env(tunables: &str) -> Environment {
@@ -40,18 +40,19 @@ pub fn sample() -> Comparison {
         benchmarks.insert(k.to_owned(), metrics(ir));
     }
     let baseline = Baseline {
-        schema_version: 1,
         package: "scarab-plugins".into(),
         bench: "iai".into(),
         source_file: Some("crates/scarab-plugins/benches/iai.rs".into()),
-        provenance: Provenance {
-            commit: "0123456789abcdef0123456789abcdef01234567".into(),
-            accepted_at: "2026-11-27T21:00:00Z".into(),
-            accepted_by: "irgate-bot".into(),
-            reason: "first baselines".into(),
-        },
         environment: env("glibc.cpu.hwcaps=-ERMS"),
-        benchmarks,
+        benchmarks: BaselineEntry::all_with(
+            benchmarks,
+            &Provenance {
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                accepted_at: "2026-11-27T21:00:00Z".into(),
+                accepted_by: "irgate-bot".into(),
+                reason: "first baselines".into(),
+            },
+        ),
     };
     let mut set = BaselineSet::default();
     set.suites.insert(baseline.suite(), baseline);

@@ -179,8 +179,8 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
         });
     }
     if writes.is_empty() {
-        // Only the provenance would change: a commit would record a new
-        // reason for numbers that were already accepted.
+        // No number would move (at most a version 1 file would be rewritten
+        // as version 2): a commit would record nothing new.
         return Err(Refusal::Nothing(ALREADY_HELD.into()));
     }
     Ok(Plan {
@@ -197,19 +197,17 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
 pub const ALREADY_HELD: &str = "the baselines already hold these numbers";
 
 /// The branch's baseline of `planned`'s suite already records what `planned`
-/// would: the same benchmarks, numbers, environment and source file, so that
-/// only the provenance (reason, accepter, commit, time) would change. A
-/// planned text that does not parse counts as a change (and fails later, where
-/// the new baselines are read back).
+/// would: the same benchmarks, numbers, provenance, environment and source file.
+/// [`plan_accept`] keeps the old provenance of every number it does not move, so
+/// this is plain equality of the parsed files; it differs from comparing texts
+/// only for a schema version 1 file, whose rewrite in version 2 alone is not
+/// worth a commit. A planned text that does not parse counts as a change (and
+/// fails later, where the new baselines are read back).
 fn holds_same_numbers(baselines: &BaselineSet, planned: &PlannedFile) -> bool {
-    let Ok(mut new) = Baseline::parse(&planned.relative_path, &planned.contents) else {
+    let Ok(new) = Baseline::parse(&planned.relative_path, &planned.contents) else {
         return false;
     };
-    let Some(old) = baselines.suites.get(&new.suite()) else {
-        return false;
-    };
-    new.provenance.clone_from(&old.provenance);
-    new == *old
+    baselines.suites.get(&new.suite()) == Some(&new)
 }
 
 /// `a/b.toml` whatever the platform's separator.
@@ -445,8 +443,12 @@ mod tests {
         let first = &mut changed_existing[0];
         let mut b = Baseline::parse(&first.relative_path, &first.file.text).unwrap();
         let key = b.benchmarks.keys().next().unwrap().clone();
-        let ir = b.benchmarks[&key].ir().unwrap();
-        b.benchmarks.get_mut(&key).unwrap().insert("Ir", ir + 1);
+        let ir = b.benchmarks[&key].metrics.ir().unwrap();
+        b.benchmarks
+            .get_mut(&key)
+            .unwrap()
+            .metrics
+            .insert("Ir", ir + 1);
         first.file.text = b.to_toml().unwrap();
         let changed = decide_with(
             &other,
@@ -462,5 +464,60 @@ mod tests {
             Some(existing[0].file.sha.clone())
         );
         assert_eq!(changed.writes[0].contents, changed.files[0].contents);
+        // Only the moved benchmark takes the new reason; the others keep theirs.
+        let written =
+            Baseline::parse(&changed.files[0].relative_path, &changed.writes[0].contents).unwrap();
+        for (k, e) in &written.benchmarks {
+            let want = if *k == key {
+                "another reason"
+            } else {
+                "intended"
+            };
+            assert_eq!(e.provenance.reason, want, "{k}");
+        }
+
+        // A schema version 1 file with the same numbers is not rewritten either:
+        // the change of format alone is not worth a commit.
+        let v1: Vec<ExistingFile> = existing
+            .iter()
+            .map(|e| {
+                // The v2 text with its shared provenance moved to the file level.
+                let b = Baseline::parse(&e.relative_path, &e.file.text).unwrap();
+                let p = &b.benchmarks.values().next().unwrap().provenance;
+                let provenance = format!(
+                    "[provenance]\ncommit = {:?}\naccepted_at = {:?}\naccepted_by = {:?}\nreason = {:?}\n\n[environment]",
+                    p.commit, p.accepted_at, p.accepted_by, p.reason
+                );
+                let text = e
+                    .file
+                    .text
+                    .lines()
+                    .filter(|l| {
+                        !["accepted_at = ", "accepted_by = ", "accepted_in = ", "reason = "]
+                            .iter()
+                            .any(|k| l.starts_with(k))
+                    })
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+                    .replacen("schema_version = 2", "schema_version = 1", 1)
+                    .replacen("[environment]", &provenance, 1);
+                assert_eq!(Baseline::parse(&e.relative_path, &text).unwrap(), b);
+                ExistingFile {
+                    relative_path: e.relative_path.clone(),
+                    file: RepoFile {
+                        text,
+                        sha: e.file.sha.clone(),
+                    },
+                }
+            })
+            .collect();
+        let from_v1 = decide_with(
+            &other,
+            Permission::Admin,
+            &head(Some("owner/repo")),
+            Some(&r),
+            &v1,
+        );
+        assert_eq!(from_v1.unwrap_err(), nothing);
     }
 }

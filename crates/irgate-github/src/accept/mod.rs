@@ -33,16 +33,17 @@
 //!    [`plan_accept`](irgate_core::baseline::plan_accept), recording the
 //!    reason, the accepter, the commit and the time.
 //! 2. Commits each changed file to the PR branch with the contents API (one
-//!    commit per file). A file whose numbers would not change is not written,
-//!    even though its provenance would; when no file changes, nothing is
-//!    committed and the reply says "nothing to accept: the baselines already
-//!    hold these numbers". A failed commit is answered like a refusal
-//!    ([`Refusal::CommitFailed`], naming the files already committed). A 409
-//!    (a file's blob sha is stale) is retried once: the head is read again,
-//!    and only if the branch still ends where it should (the results' commit,
-//!    or this accept's own last commit) are the baselines re-read and the
-//!    accept re-planned and committed; otherwise, or on a second failure,
-//!    the requester is told.
+//!    commit per file). Benchmarks whose numbers do not move keep their old
+//!    provenance, so a file whose numbers would not change is not written (nor
+//!    is a schema version 1 file that would only be rewritten as version 2);
+//!    when no file changes, nothing is committed and the reply says "nothing to
+//!    accept: the baselines already hold these numbers". A failed commit is
+//!    answered like a refusal ([`Refusal::CommitFailed`], naming the files
+//!    already committed). A 409 (a file's blob sha is stale) is retried once:
+//!    the head is read again, and only if the branch still ends where it
+//!    should (the results' commit, or this accept's own last commit) are the
+//!    baselines re-read and the accept re-planned and committed; otherwise, or
+//!    on a second failure, the requester is told.
 //! 3. Re-runs the comparison of the same results against the new baselines and
 //!    publishes it (check run or status, and the sticky comment) on the new head
 //!    commit, so the check turns green without re-running the benchmarks: the
