@@ -355,6 +355,13 @@ async fn lost_answers_never_duplicate_check_runs_or_annotations() {
     fake.assert_contract();
 }
 
+/// The requests that created or updated a check run, in order.
+fn check_run_writes(seen: &[Seen]) -> Vec<&Seen> {
+    seen.iter()
+        .filter(|s| s.op == "checks/create" || s.op == "checks/update")
+        .collect()
+}
+
 /// Options that let 200 annotations through, 10 ms apart.
 fn all_annotations() -> CheckOptions {
     CheckOptions {
@@ -382,11 +389,7 @@ async fn ten_thousand_regressions_make_one_request_with_fifty_annotations_by_def
     );
     let st = fake.st();
     assert_eq!(st.check_runs[0].annotations.len(), 50);
-    let writes: Vec<&Seen> = st
-        .seen
-        .iter()
-        .filter(|s| s.op == "checks/create" || s.op == "checks/update")
-        .collect();
+    let writes = check_run_writes(&st.seen);
     assert_eq!(writes.len(), 1, "one request, not 200");
     let summary = writes[0].body["output"]["summary"].as_str().unwrap();
     assert!(
@@ -418,11 +421,7 @@ async fn a_raised_cap_is_sent_in_paced_batches_and_a_full_summary_keeps_the_note
     );
     let st = fake.st();
     assert_eq!(st.check_runs[0].annotations.len(), 120);
-    let writes: Vec<&Seen> = st
-        .seen
-        .iter()
-        .filter(|s| s.op == "checks/create" || s.op == "checks/update")
-        .collect();
+    let writes = check_run_writes(&st.seen);
     assert_eq!(writes.len(), 3);
     for pair in writes.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);

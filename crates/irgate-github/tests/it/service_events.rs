@@ -41,11 +41,9 @@ async fn wait_for(fake: &FakeGithub, what: impl Fn(&fake_github::State) -> bool)
     panic!("condition not reached; requests: {:#?}", fake.st().seen);
 }
 
-#[tokio::test]
-async fn signed_deliveries_reach_the_github_handlers() {
-    let fake = FakeGithub::start().await;
-    fake.st().permissions.insert("reader".into(), "read".into());
-    let handler = Arc::new(GithubHandler::new(
+/// The real handlers, talking to `fake` with a token, in check-run mode.
+fn handler(fake: &FakeGithub) -> GithubHandler {
+    GithubHandler::new(
         Credentials::Fixed(ClientConfig {
             base_url: fake.url.clone(),
             auth: Auth::Token("ghs_test".into()),
@@ -56,7 +54,14 @@ async fn signed_deliveries_reach_the_github_handlers() {
         }),
         AcceptConfig::default(),
         ReportMode::Auto,
-    ));
+    )
+}
+
+#[tokio::test]
+async fn signed_deliveries_reach_the_github_handlers() {
+    let fake = FakeGithub::start().await;
+    fake.st().permissions.insert("reader".into(), "read".into());
+    let handler = Arc::new(handler(&fake));
     let secret = WebhookSecret::new("s3cret").unwrap();
     let config = ServerConfig::new(secret.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -106,18 +111,7 @@ async fn merge_group_checks_requested_marks_the_queued_merge_commit_pending() {
     // GitHub's own example delivery (`@octokit/webhooks-examples`): the merge
     // queue asks for checks on the merge commit it made.
     let fake = FakeGithub::start().await;
-    let handler = GithubHandler::new(
-        Credentials::Fixed(ClientConfig {
-            base_url: fake.url.clone(),
-            auth: Auth::Token("ghs_test".into()),
-            retry: RetryPolicy {
-                initial_backoff: Duration::from_millis(10),
-                ..RetryPolicy::default()
-            },
-        }),
-        AcceptConfig::default(),
-        ReportMode::Auto,
-    );
+    let handler = handler(&fake);
     let payload = webhook("merge_group_checks_requested");
     let head = payload["merge_group"]["head_sha"]
         .as_str()
