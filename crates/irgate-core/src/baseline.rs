@@ -542,6 +542,14 @@ impl Baseline {
                 )))
             }
         };
+        // The names also go into the file's path and its header comment.
+        for (field, name) in [("package", &b.package), ("bench", &b.bench)] {
+            if let Some(c) = name.chars().find(|c| c.is_control()) {
+                return Err(invalid(format!(
+                    "`{field}` {name:?} contains the control character {c:?}"
+                )));
+            }
+        }
         for (key, entry) in &b.benchmarks {
             let full = format!("{}/{}/{}", b.package, b.bench, key);
             full.parse::<BenchId>()

@@ -302,6 +302,9 @@ pub struct Comparison {
     pub environment: Option<EnvironmentCheck>,
     /// One entry per benchmark, sorted by id.
     pub benchmarks: Vec<BenchComparison>,
+    /// Creep against the policy's anchor revision, when the policy sets `creep`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creep: Option<crate::creep::CreepReport>,
 }
 
 /// Why a comparison document was refused.
@@ -410,6 +413,7 @@ impl Comparison {
             counts,
             environment: Some(environment),
             benchmarks,
+            creep: None,
         }
     }
 
@@ -433,6 +437,7 @@ impl Comparison {
                 evidence_rule: false,
             }),
             benchmarks: Vec::new(),
+            creep: None,
         }
     }
 
@@ -474,7 +479,10 @@ impl Comparison {
             )));
         }
         if self.gate != Gate::CouldNotJudge {
-            let (gate, _) = derive_gate(&self.benchmarks, self.environment.as_ref());
+            let (mut gate, _) = derive_gate(&self.benchmarks, self.environment.as_ref());
+            if gate == Gate::Passed && self.creep.as_ref().is_some_and(|c| c.fails()) {
+                gate = Gate::Failed;
+            }
             if gate != self.gate {
                 return Err(ComparisonError::Inconsistent(format!(
                     "`gate` is {:?} but the entries give {:?}",

@@ -491,6 +491,13 @@ pub fn policy_text(suite: &Suite) -> String {
 # Further fingerprint fields to treat as informational, e.g. ["rustc"].
 # drift_ignore = [{ignore}]
 
+# Creep: how far a benchmark may rise above its baseline at an anchor revision
+# (a tag, branch or commit, read from git), however small each accepted step
+# was. Reported in a separate "creep" section; on_creep = "fail" fails the gate
+# on it. Off by default. For example:
+# creep = {{ anchor = "v1.0.0", max_pct = 5.0 }}
+# on_creep = "{on_creep}"
+
 # Other limits for some benchmarks, chosen by a glob over the benchmark id
 # (`<package>/<bench>/<group>/<function>[/<id>]`; `*` stays within one part,
 # `**` crosses parts). The first match wins. For example:
@@ -506,6 +513,7 @@ pub fn policy_text(suite: &Suite) -> String {
         on_new = action_name(d.on_new),
         on_missing = action_name(d.on_missing),
         on_drift = action_name(d.on_drift),
+        on_creep = action_name(d.on_creep),
         evidence = d.drift_evidence,
         ignore = ignore.join(", "),
         package = suite.package,
@@ -615,6 +623,8 @@ mod tests {
             "on_drift",
             "drift_evidence",
             "drift_ignore",
+            "creep",
+            "on_creep",
             "match",
             "on_regression",
         ] {

@@ -113,6 +113,22 @@ pub struct Policy {
     pub drift_ignore: Vec<String>,
     /// Per-benchmark overrides; the first match wins.
     pub overrides: Vec<Override>,
+    /// Creep against an anchor revision (`creep = { anchor = "v1.0", max_pct = 5 }`):
+    /// how far a benchmark's current value may exceed its baseline at the anchor,
+    /// however small each accepted step was. Default: none.
+    pub creep: Option<Creep>,
+    /// What creep past `max_pct` does (default `warn`: a separate "creep"
+    /// section; `fail` fails the gate).
+    pub on_creep: Action,
+}
+
+/// The `creep` key: an anchor and how far above it a benchmark may go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creep {
+    /// A git revision (tag, branch or sha) whose baselines are the anchor.
+    pub anchor: String,
+    /// Largest allowed rise over the anchor's value, percent.
+    pub max_pct: f64,
 }
 
 impl Default for Policy {
@@ -127,6 +143,8 @@ impl Default for Policy {
             drift_evidence: true,
             drift_ignore: Vec::new(),
             overrides: Vec::new(),
+            creep: None,
+            on_creep: Action::Warn,
         }
     }
 }
@@ -155,6 +173,15 @@ struct RawPolicy {
     drift_ignore: Option<Vec<Spanned<String>>>,
     #[serde(default, rename = "override")]
     overrides: Vec<RawOverride>,
+    creep: Option<Spanned<RawCreep>>,
+    on_creep: Option<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCreep {
+    anchor: Spanned<String>,
+    max_pct: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +193,11 @@ struct RawOverride {
     floor: Option<u64>,
     on_regression: Option<Action>,
 }
+
+/// Longest `match` pattern read, in characters. Benchmark ids are short; the bound
+/// keeps the glob's regex far below the size at which the glob library panics instead
+/// of returning an error (a pattern of 131,072 `\u{FFFD}` did).
+pub const MAX_PATTERN_CHARS: usize = 1024;
 
 /// Builds a glob matcher where `*` stays within one id part.
 pub(crate) fn id_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
@@ -274,7 +306,47 @@ impl Policy {
                 p.drift_ignore.push(f.into_inner());
             }
         }
+        if let Some(c) = raw.creep {
+            let c = c.into_inner();
+            let anchor = c.anchor.get_ref().trim();
+            if anchor.is_empty() || anchor.starts_with('-') {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    c.anchor.span().start,
+                    "creep.anchor must name a git revision (a tag, branch or commit)".into(),
+                ));
+            }
+            let max_pct = *c.max_pct.get_ref();
+            if !max_pct.is_finite() || max_pct < 0.0 {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    c.max_pct.span().start,
+                    format!("creep.max_pct must be a finite number >= 0, found {max_pct}"),
+                ));
+            }
+            p.creep = Some(Creep {
+                anchor: anchor.to_owned(),
+                max_pct,
+            });
+        }
+        if let Some(a) = raw.on_creep {
+            p.on_creep = a;
+        }
         for o in raw.overrides {
+            let length = o.pattern.get_ref().chars().count();
+            if length > MAX_PATTERN_CHARS {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    o.pattern.span().start,
+                    format!(
+                        "`match` is {length} characters long; a pattern may have at most \
+                         {MAX_PATTERN_CHARS}"
+                    ),
+                ));
+            }
             let matcher = id_glob(o.pattern.get_ref()).map_err(|e| {
                 invalid_at(path, text, o.pattern.span().start, format!("bad glob: {e}"))
             })?;

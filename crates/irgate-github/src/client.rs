@@ -222,6 +222,11 @@ pub struct ApiResponse {
 #[derive(Clone)]
 pub struct GithubClient {
     crab: Octocrab,
+    /// A client without credentials, for the storage URLs GitHub redirects
+    /// downloads to: a token sent there would leave GitHub.
+    anon: Octocrab,
+    /// Whether the API root is `https://` (then redirects must be too).
+    https: bool,
     retry: RetryPolicy,
 }
 
@@ -275,8 +280,16 @@ impl GithubClient {
                     .map_err(|e| ApiError::Config(e.to_string()))?
             }
         };
+        let anon = Octocrab::builder()
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(config.retry.request_timeout))
+            .set_read_timeout(Some(config.retry.request_timeout))
+            .build()
+            .map_err(|e| ApiError::Config(e.to_string()))?;
         Ok(Self {
             crab,
+            anon,
+            https: base.starts_with("https://"),
             retry: config.retry.clone(),
         })
     }
@@ -300,6 +313,143 @@ impl GithubClient {
         body: Option<&Value>,
         idempotency: Idempotency,
     ) -> Result<ApiResponse, ApiError> {
+        self.send(method, path, body, idempotency, false).await
+    }
+
+    /// GET `path`, which GitHub answers with a redirect (a download link), under
+    /// the retry policy: returns the `Location`, checked to be an absolute
+    /// `https://` URL (`http://` only when the API root is `http://`, a local
+    /// test server).
+    pub async fn redirect_location(&self, path: &str) -> Result<String, ApiError> {
+        let resp = self
+            .send(Method::GET, path, None, Idempotency::Idempotent, true)
+            .await?;
+        let decode = |reason: String| ApiError::Decode {
+            method: Method::GET,
+            path: path.to_string(),
+            reason,
+        };
+        if !resp.status.is_redirection() {
+            return Err(decode(format!(
+                "expected a redirect to the download, got HTTP {}",
+                resp.status
+            )));
+        }
+        let location = resp
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| decode("a redirect without a readable Location header".into()))?
+            .to_string();
+        check_http_url(&location).map_err(|e| decode(format!("redirect target {e}")))?;
+        if self.https && !location.starts_with("https://") {
+            return Err(decode(format!(
+                "redirect target `{location}` is not https://; refusing to download over plain HTTP"
+            )));
+        }
+        Ok(location)
+    }
+
+    /// Downloads the absolute `url` (a storage link from
+    /// [`GithubClient::redirect_location`]) WITHOUT GitHub's credentials, and
+    /// reads at most `max_bytes` of it: a larger answer is refused, by its
+    /// `Content-Length` before reading or as soon as the stream passes the
+    /// bound. Transport errors and 5xx are retried under the retry policy.
+    pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
+        let start = Instant::now();
+        let mut backoff = self.retry.initial_backoff;
+        let mut attempts = 0u32;
+        let gave_up = |attempts: u32, last: String| ApiError::GaveUp {
+            method: Method::GET,
+            path: redact_query(url),
+            attempts,
+            elapsed: start.elapsed(),
+            last,
+        };
+        loop {
+            attempts += 1;
+            let remaining = self.retry.total_budget.saturating_sub(start.elapsed());
+            let last =
+                match tokio::time::timeout(remaining, self.download_once(url, max_bytes)).await {
+                    Ok(Ok(bytes)) => return Ok(bytes),
+                    Ok(Err(DownloadFailure::Fatal(e))) => return Err(e),
+                    Ok(Err(DownloadFailure::Retry(reason))) => reason,
+                    Err(_) => format!("no complete answer within {remaining:?}"),
+                };
+            if attempts > self.retry.max_retries
+                || start.elapsed() + backoff >= self.retry.total_budget
+            {
+                return Err(gave_up(attempts, last));
+            }
+            tracing::warn!(attempts, ?backoff, reason = %last, "retrying a download");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.retry.max_backoff);
+        }
+    }
+
+    async fn download_once(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, DownloadFailure> {
+        use http_body_util::BodyExt;
+        let shown = redact_query(url);
+        let too_large = |size: Option<u64>| {
+            DownloadFailure::Fatal(ApiError::Decode {
+                method: Method::GET,
+                path: shown.clone(),
+                reason: match size {
+                    Some(n) => {
+                        format!("the download is {n} bytes, more than the {max_bytes} allowed")
+                    }
+                    None => format!("the download is more than the {max_bytes} bytes allowed"),
+                },
+            })
+        };
+        let resp = self
+            .anon
+            ._get(url)
+            .await
+            .map_err(|e| DownloadFailure::Retry(format!("transport: {e}")))?;
+        let status = resp.status();
+        if status.is_server_error() {
+            return Err(DownloadFailure::Retry(format!("HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(DownloadFailure::Fatal(ApiError::Status {
+                method: Method::GET,
+                path: shown.clone(),
+                status,
+                message: "the download link was refused (it may have expired)".into(),
+            }));
+        }
+        let declared = resp
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(n) = declared.filter(|n| *n > max_bytes) {
+            return Err(too_large(Some(n)));
+        }
+        let mut body = resp.into_body();
+        let mut bytes = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| DownloadFailure::Retry(format!("reading the download: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() as u64 + data.len() as u64 > max_bytes {
+                    return Err(too_large(None));
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok(bytes)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+        redirect: bool,
+    ) -> Result<ApiResponse, ApiError> {
         let start = Instant::now();
         let mut attempts = 0u32;
         let mut backoff = self.retry.initial_backoff;
@@ -307,15 +457,16 @@ impl GithubClient {
             attempts += 1;
             let remaining = self.retry.total_budget.saturating_sub(start.elapsed());
             let timeout = self.retry.request_timeout.min(remaining);
-            let outcome = match tokio::time::timeout(timeout, self.once(&method, path, body)).await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Attempt::Retry {
-                    wait: None,
-                    reason: format!("no answer within {timeout:?}"),
-                    maybe_done: true,
-                },
-            };
+            let outcome =
+                match tokio::time::timeout(timeout, self.once(&method, path, body, redirect)).await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => Attempt::Retry {
+                        wait: None,
+                        reason: format!("no answer within {timeout:?}"),
+                        maybe_done: true,
+                    },
+                };
             let (wait, reason) = match outcome {
                 Attempt::Done(resp) => return Ok(resp),
                 Attempt::Fatal(e) => return Err(e),
@@ -363,7 +514,13 @@ impl GithubClient {
         }
     }
 
-    async fn once(&self, method: &Method, path: &str, body: Option<&Value>) -> Attempt {
+    async fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        redirect: bool,
+    ) -> Attempt {
         let sent = match *method {
             Method::GET => self.crab._get(path).await,
             Method::POST => self.crab._post(path, body).await,
@@ -385,6 +542,13 @@ impl GithubClient {
         };
         let status = resp.status();
         let headers = resp.headers().clone();
+        if redirect && status.is_redirection() {
+            return Attempt::Done(ApiResponse {
+                status,
+                headers,
+                body: Value::Null,
+            });
+        }
         let text = match self.crab.body_to_string(resp).await {
             Ok(t) => t,
             Err(e) => {
@@ -443,6 +607,23 @@ impl GithubClient {
             status,
             message,
         })
+    }
+}
+
+/// Why one download attempt failed.
+enum DownloadFailure {
+    /// Worth another attempt (transport, 5xx).
+    Retry(String),
+    /// Not.
+    Fatal(ApiError),
+}
+
+/// `url` without its query, which for a storage link is a signature that grants
+/// access: errors and logs never show it.
+pub fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
     }
 }
 

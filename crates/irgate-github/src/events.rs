@@ -117,6 +117,31 @@ pub struct GithubHandler {
 /// Turns a payload decoding error into the delivery's error.
 type Bad<'a> = dyn Fn(PayloadError) -> EventError + Sync + 'a;
 
+/// The webhook events the bot acts on (the `X-GitHub-Event` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// `issue_comment`: the `/irgate accept` command.
+    IssueComment,
+    /// `check_run`: the Accept button and re-run requests.
+    CheckRun,
+    /// `pull_request`: a pending check on a new head.
+    PullRequest,
+    /// `merge_group`: a pending check on the queued merge commit.
+    MergeGroup,
+}
+
+impl Event {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "issue_comment" => Self::IssueComment,
+            "check_run" => Self::CheckRun,
+            "pull_request" => Self::PullRequest,
+            "merge_group" => Self::MergeGroup,
+            _ => return None,
+        })
+    }
+}
+
 impl GithubHandler {
     /// A handler with these credentials and settings.
     pub fn new(credentials: Credentials, accept: AcceptConfig, mode: ReportMode) -> Self {
@@ -166,7 +191,8 @@ impl GithubHandler {
         Ok(client)
     }
 
-    /// Handles one event given its name and raw JSON body.
+    /// Handles one event given its name and raw JSON body. Events other than
+    /// those of [`Event`] are answered [`Handled::Ignored`] unread.
     pub async fn dispatch(&self, event: &str, body: &[u8]) -> Result<Handled, EventError> {
         let payload: Value = serde_json::from_slice(body).map_err(|e| EventError::Payload {
             event: event.into(),
@@ -176,20 +202,16 @@ impl GithubHandler {
             event: event.into(),
             reason: e.message,
         };
-        if !matches!(
-            event,
-            "issue_comment" | "check_run" | "pull_request" | "merge_group"
-        ) {
+        let Some(kind) = Event::from_name(event) else {
             return Ok(Handled::Ignored("event not handled"));
-        }
+        };
         let envelope: Envelope = payload::decode(event, &payload).map_err(bad)?;
         let action = envelope.action.as_deref().unwrap_or("");
-        match event {
-            "issue_comment" => self.issue_comment(&payload, &envelope, action, &bad).await,
-            "check_run" => self.check_run(&payload, &envelope, action, &bad).await,
-            "pull_request" => self.pull_request(&payload, &envelope, action, &bad).await,
-            "merge_group" => self.merge_group(&payload, &envelope, action, &bad).await,
-            _ => Ok(Handled::Ignored("event not handled")),
+        match kind {
+            Event::IssueComment => self.issue_comment(&payload, &envelope, action, &bad).await,
+            Event::CheckRun => self.check_run(&payload, &envelope, action, &bad).await,
+            Event::PullRequest => self.pull_request(&payload, &envelope, action, &bad).await,
+            Event::MergeGroup => self.merge_group(&payload, &envelope, action, &bad).await,
         }
     }
 
@@ -305,9 +327,13 @@ impl GithubHandler {
             }
             "rerequested" => {
                 let client = self.client_for(envelope)?;
-                let results = ResultsSource::CheckRun
-                    .load(&client, &pr.repo, &head_sha)
-                    .await?;
+                // A results directory belongs to one Actions run; a re-run
+                // reads GitHub's copies (the artifact, else the check run).
+                let source = match &self.accept.results {
+                    ResultsSource::Dir(_) => ResultsSource::default(),
+                    other => other.clone(),
+                };
+                let results = source.load(&client, &pr.repo, &head_sha).await?;
                 match results {
                     Some(r) => {
                         report::post(&client, &pr, &head_sha, &r.comparison, &self.accept.post)

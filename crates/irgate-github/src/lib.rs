@@ -13,6 +13,7 @@
 //! the `irgate` binary (its `github` module); this crate only returns values and errors.
 
 pub mod accept;
+pub mod artifact;
 pub mod check;
 pub mod client;
 pub mod comment;

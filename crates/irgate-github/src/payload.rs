@@ -109,7 +109,9 @@ pub mod at {
         sender,
         requested_action,
         commit,
-        pull_requests
+        pull_requests,
+        artifacts,
+        workflow_run
     );
 }
 
@@ -351,6 +353,48 @@ pub struct ContentsFile {
     pub content: String,
     /// `base64`; `none` for files too large to be sent inline.
     pub encoding: String,
+}
+
+/// A blob read through the Git database API (`GET /repos/{owner}/{repo}/git/blobs/{sha}`),
+/// which sends files the contents API leaves out for their size (1 to 100 MB).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GitBlob {
+    /// The content, in `encoding`.
+    pub content: String,
+    /// `base64` (or `utf-8`).
+    pub encoding: String,
+}
+
+/// A page of `GET /repos/{owner}/{repo}/actions/artifacts`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ArtifactList {
+    /// Artifacts of every run, newest first.
+    #[serde(deserialize_with = "at::artifacts")]
+    pub artifacts: Vec<Artifact>,
+}
+
+/// One workflow artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Artifact {
+    /// Its id (for the download).
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// The zip's size.
+    pub size_in_bytes: u64,
+    /// Past its retention: it can no longer be downloaded.
+    pub expired: bool,
+    /// The run that uploaded it (GitHub may leave it out).
+    #[serde(default, deserialize_with = "at::workflow_run")]
+    pub workflow_run: Option<ArtifactRun>,
+}
+
+/// The workflow run an artifact came from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ArtifactRun {
+    /// The commit the run checked out (null in GitHub's contract for some runs).
+    #[serde(default)]
+    pub head_sha: Option<String>,
 }
 
 /// The commit a contents-API write made.

@@ -125,8 +125,9 @@ pub fn embedded_results(c: &Comparison) -> String {
     if json.len() > MAX_EMBEDDED_JSON {
         return format!(
             "The machine-readable results ({} bytes) are too large to keep in the check run; \
-             `/irgate accept` needs them as files in Actions mode (`--results DIR`).",
-            json.len()
+             `/irgate accept` reads them from the gate workflow's `{}` artifact.",
+            json.len(),
+            crate::artifact::DEFAULT_ARTIFACT_NAME
         );
     }
     format!(

@@ -1,9 +1,16 @@
 //! Where the accept command finds the latest gate run's results.
 //!
-//! - [`ResultsSource::CheckRun`] (the default, service and Actions mode): the
-//!   comparison JSON that `post` embedded in the latest "irgate" check run on
-//!   the commit (see [`crate::report`]). Looked up by the pull request's
-//!   current head sha, so older results are never found.
+//! - [`ResultsSource::Artifact`] (the default, service and Actions mode): the
+//!   gate workflow's `irgate-comparison` artifact for the pull request's
+//!   current head sha, through the Actions artifacts API (see
+//!   [`crate::artifact`]); it works at any number of benchmarks. When the head
+//!   commit has no such artifact (an older workflow, an expired artifact), or
+//!   the token may not read artifacts, the check run below is read instead.
+//! - [`ResultsSource::CheckRun`]: the comparison JSON that `post` embedded in
+//!   the latest "irgate" check run on the commit (see [`crate::report`]),
+//!   looked up by the head sha, so older results are never found. GitHub cuts
+//!   a check run's text at 65,535 characters, so this holds results only for
+//!   small runs (a few hundred benchmarks).
 //! - [`ResultsSource::Dir`] (Actions mode with the commit-status fallback): a
 //!   directory holding `comparison.json` (the comparator's JSON) and `head-sha`
 //!   (the commit the run measured, one line), e.g. the gate workflow's artifact
@@ -17,6 +24,7 @@ use std::path::{Path, PathBuf};
 use irgate_core::comparison::ComparisonFileError;
 use irgate_core::Comparison;
 
+use crate::artifact::{ArtifactError, ArtifactSource};
 use crate::check::{find_check_run, Repo};
 use crate::client::{ApiError, GithubClient};
 use crate::report::extract_results;
@@ -34,13 +42,21 @@ pub struct GateResults {
 }
 
 /// Where results come from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum ResultsSource {
+    /// The gate workflow's artifact for the head sha; the check run when
+    /// there is none.
+    Artifact(ArtifactSource),
     /// The latest "irgate" check run on the head sha.
-    #[default]
     CheckRun,
     /// A directory with `comparison.json` and `head-sha`.
     Dir(PathBuf),
+}
+
+impl Default for ResultsSource {
+    fn default() -> Self {
+        ResultsSource::Artifact(ArtifactSource::default())
+    }
 }
 
 /// Why results could not be had.
@@ -49,6 +65,9 @@ pub enum ResultsError {
     /// GitHub failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The artifact was found but cannot be downloaded or read.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
     /// The `comparison.json` of a results directory is missing, too large
     /// ([`irgate_core::comparison::MAX_JSON_BYTES`]) or malformed.
     #[error(transparent)]
@@ -115,24 +134,58 @@ impl ResultsSource {
                     comparison,
                 }))
             }
-            ResultsSource::CheckRun => {
-                let Some(run) = find_check_run(client, repo, head_sha).await? else {
-                    return Ok(None);
-                };
-                let (id, sha) = (run.id, run.head_sha);
-                let text = run.output.and_then(|o| o.text).unwrap_or_default();
-                match extract_results(&text) {
-                    None => Ok(None),
-                    Some(Ok(comparison)) => Ok(Some(GateResults {
-                        head_sha: sha,
-                        comparison,
-                    })),
-                    Some(Err(e)) => Err(ResultsError::Embedded {
-                        check_run_id: id,
-                        reason: e.to_string(),
-                    }),
+            ResultsSource::Artifact(source) => {
+                match source.find(client, repo, head_sha).await {
+                    Ok(Some(artifact)) => {
+                        let (sha, comparison) = source.fetch(client, repo, &artifact).await?;
+                        return Ok(Some(GateResults {
+                            head_sha: sha,
+                            comparison,
+                        }));
+                    }
+                    Ok(None) => {
+                        tracing::info!(
+                            artifact = %source.name,
+                            head_sha,
+                            "no gate artifact for the head commit; reading the check run"
+                        );
+                    }
+                    // A token without `actions: read`, or Actions switched off.
+                    Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(403 | 404)) => {
+                        tracing::warn!(
+                            error = %e,
+                            "the gate's artifacts cannot be listed (the token needs actions: read); reading the check run"
+                        );
+                    }
+                    Err(e) => return Err(e.into()),
                 }
+                from_check_run(client, repo, head_sha).await
             }
+            ResultsSource::CheckRun => from_check_run(client, repo, head_sha).await,
         }
+    }
+}
+
+/// The results embedded in the latest "irgate" check run on `head_sha`.
+async fn from_check_run(
+    client: &GithubClient,
+    repo: &Repo,
+    head_sha: &str,
+) -> Result<Option<GateResults>, ResultsError> {
+    let Some(run) = find_check_run(client, repo, head_sha).await? else {
+        return Ok(None);
+    };
+    let (id, sha) = (run.id, run.head_sha);
+    let text = run.output.and_then(|o| o.text).unwrap_or_default();
+    match extract_results(&text) {
+        None => Ok(None),
+        Some(Ok(comparison)) => Ok(Some(GateResults {
+            head_sha: sha,
+            comparison,
+        })),
+        Some(Err(e)) => Err(ResultsError::Embedded {
+            check_run_id: id,
+            reason: e.to_string(),
+        }),
     }
 }

@@ -128,6 +128,36 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         command: BaselineCmd,
     },
+    /// The accepted values of each benchmark, from the git history of the baselines.
+    ///
+    /// Follows the first parent from HEAD (the default branch's line of commits) and
+    /// lists, for each benchmark, every value of the metric it was given: the commit,
+    /// the date it was accepted, who accepted it, the reason, and the change from
+    /// the value before. Uncommitted changes are not read. Exits 2 outside a git
+    /// repository, or when --since names no commit.
+    History {
+        /// The baseline directory (a path inside the git work tree).
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        baselines: PathBuf,
+        /// Only benchmarks whose id (`package/bench/group/function[/case]`) or key
+        /// in its suite (`group/function[/case]`) matches GLOB (repeatable; `*` stays
+        /// within one `/` part, `**` crosses parts).
+        #[arg(long, value_name = "GLOB")]
+        bench: Vec<String>,
+        /// Only values accepted after REV (each benchmark's value at REV is kept as
+        /// the starting point).
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        /// The metric followed.
+        #[arg(long, value_name = "NAME", default_value = "Ir")]
+        metric: String,
+        /// Output format: terminal, markdown, json, or svg (a trend chart per benchmark).
+        #[arg(long, default_value = "terminal", value_parser = ["terminal", "markdown", "json", "svg"])]
+        format: String,
+        /// Write to FILE instead of stdout (atomically).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Re-render a saved JSON comparison.
     Report {
         /// The comparison JSON written by `compare --save-json` or `--format json`.

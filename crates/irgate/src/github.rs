@@ -26,6 +26,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use irgate_core::Comparison;
 use irgate_github::accept::AcceptConfig;
+use irgate_github::artifact::ArtifactSource;
 use irgate_github::check::{CheckOptions, Repo, ReportMode, DEFAULT_MAX_ANNOTATIONS};
 use irgate_github::client::{
     check_http_url, Auth, ClientConfig, GithubClient, RetryPolicy, DEFAULT_API_URL,
@@ -297,13 +298,51 @@ fn commit_sha(value: &str) -> Result<String, String> {
     }
 }
 
+/// Parses `--results-artifact`: a name `actions/upload-artifact` accepts (not
+/// empty, none of `" : < > | * ? \ /`, no control characters).
+fn artifact_name(value: &str) -> Result<String, String> {
+    let bad = value
+        .chars()
+        .find(|c| c.is_control() || "\":<>|*?\\/".contains(*c));
+    match bad {
+        _ if value.trim().is_empty() => Err("an artifact name cannot be empty".into()),
+        Some(c) => Err(format!(
+            "`{}` is not an artifact name: it holds {c:?}",
+            value.escape_debug()
+        )),
+        None => Ok(value.to_string()),
+    }
+}
+
 /// Settings of the accept path shared by `serve` and `handle-event`.
 #[derive(Debug, Clone, Args)]
 pub struct AcceptArgs {
-    /// Gate results as files (`comparison.json` + `head-sha`) instead of the
-    /// check run's embedded results.
-    #[arg(long)]
+    /// Gate results as files (`comparison.json` + `head-sha`) instead of
+    /// GitHub's copies (the artifact, else the check run).
+    #[arg(long, conflicts_with = "results_artifact")]
     pub results: Option<PathBuf>,
+    /// The gate workflow's artifact to read results from, through the Actions
+    /// artifacts API (the token needs `actions: read`). When the head commit
+    /// has none, the results embedded in the "irgate" check run are read,
+    /// which GitHub cuts at 65,535 characters (a few hundred benchmarks).
+    #[arg(
+        long,
+        env = "IRGATE_RESULTS_ARTIFACT",
+        default_value = irgate_github::artifact::DEFAULT_ARTIFACT_NAME,
+        value_parser = artifact_name
+    )]
+    pub results_artifact: String,
+    /// Read only the check run, never the artifact.
+    #[arg(long, conflicts_with_all = ["results", "results_artifact"])]
+    pub no_results_artifact: bool,
+    /// Largest artifact zip downloaded, in bytes.
+    #[arg(
+        long,
+        env = "IRGATE_MAX_ARTIFACT_BYTES",
+        default_value_t = irgate_github::artifact::DEFAULT_MAX_ZIP_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_artifact_bytes: u64,
     /// Baseline directory in the repository.
     #[arg(long, default_value = "baselines")]
     pub baselines_dir: String,
@@ -350,7 +389,11 @@ fn accept_config(a: &AcceptArgs, show: &ShowArgs) -> AcceptConfig {
     AcceptConfig {
         results: match &a.results {
             Some(dir) => ResultsSource::Dir(dir.clone()),
-            None => ResultsSource::CheckRun,
+            None if a.no_results_artifact => ResultsSource::CheckRun,
+            None => ResultsSource::Artifact(ArtifactSource {
+                name: a.results_artifact.clone(),
+                max_zip_bytes: a.max_artifact_bytes,
+            }),
         },
         baselines_dir: a.baselines_dir.clone(),
         policy_path: a.policy.clone(),

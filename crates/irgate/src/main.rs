@@ -18,6 +18,7 @@ use clap::Parser;
 use irgate_core::baseline::{self, AcceptOptions, Provenance};
 use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
+use irgate_core::history::{baselines_at, read_history, HistoryOptions};
 use irgate_core::init;
 use irgate_core::policy::PolicySource;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
@@ -271,6 +272,40 @@ fn run(cli: Cli) -> Result<u8> {
             emit(None, &out)?;
             Ok(0)
         }
+        Cmd::History {
+            baselines,
+            bench,
+            since,
+            metric,
+            format,
+            output,
+        } => {
+            let options = HistoryOptions {
+                repo_dir: PathBuf::from("."),
+                baselines,
+                since,
+                benches: bench,
+                metric,
+            };
+            let h = match read_history(&options) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("irgate history: error: {e}");
+                    return Ok(2);
+                }
+            };
+            for w in &h.warnings {
+                eprintln!("irgate history: warning: {w}");
+            }
+            let text = match format.as_str() {
+                "markdown" => render::history_markdown(&h),
+                "json" => render::history_json(&h),
+                "svg" => render::history_svg(&h)?,
+                _ => render::history_terminal(&h),
+            };
+            emit(output.as_deref(), &text)?;
+            Ok(0)
+        }
         Cmd::Report {
             file,
             format,
@@ -404,8 +439,17 @@ fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Compar
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
-    compare_in_scope(&mut run, &mut baselines, &policy, scope)
-        .map_err(|e| (e.into(), Some(Box::new(run.environment.clone()))))
+    let current = run.environment.clone();
+    let env = || Some(Box::new(current.clone()));
+    let mut c = compare_in_scope(&mut run, &mut baselines, &policy, scope)
+        .map_err(|e| (e.into(), env()))?;
+    if let Some(creep) = &policy.creep {
+        // The anchor's baselines, from git: the policy names a revision.
+        let (sha, anchor) = baselines_at(Path::new("."), &inputs.baselines, &creep.anchor)
+            .map_err(|e| (anyhow::anyhow!("creep anchor: {e}"), env()))?;
+        irgate_core::creep::apply(&mut c, &anchor, &sha, creep, policy.on_creep);
+    }
+    Ok(c)
 }
 
 /// The policy file given, else `./irgate.toml`, else `./perfgate.toml` (the

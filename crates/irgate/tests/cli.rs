@@ -4,25 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{irgate, text};
+
 fn core_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../irgate-core/tests/fixtures")
-}
-
-fn irgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `irgate compare --baselines baselines --env <env> <args...>` in `dir`.

@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+
+use common::{irgate, text};
 
 /// The fixture directories of `crates/irgate-core/tests/fixtures/harness/` that
 /// hold schemas v3 to v6 (v7 is covered by the other CLI tests).
@@ -21,23 +24,6 @@ fn summaries(name: &str) -> PathBuf {
         .join("../irgate-core/tests/fixtures/harness")
         .join(name)
         .join("summaries")
-}
-
-fn irgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// How many `summary.json` files are below `dir`.

@@ -15,6 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{irgate, text};
+
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/adopt")
 }
@@ -49,14 +53,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A shell command run at `dir` with this build's `irgate` first on PATH.
 fn shell(dir: &Path, line: &str) -> Output {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -68,15 +64,6 @@ fn shell(dir: &Path, line: &str) -> Output {
         .env("PATH", std::env::join_paths(dirs).unwrap())
         .env("NO_COLOR", "1")
         .env("CARGO_TARGET_DIR", shared_target())
-        .output()
-        .unwrap()
-}
-
-fn irgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
 }

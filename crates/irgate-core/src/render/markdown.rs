@@ -7,7 +7,7 @@
 //! [`DEFAULT_MAX_CHARS`] bytes with an explicit truncation note.
 
 use crate::comparison::{BenchComparison, Comparison, Gate, Verdict};
-use crate::render::{change_text, headline, value_text};
+use crate::render::{change_text, headline, thousands, value_text};
 
 /// Default cap on the output length, in bytes (GitHub allows 65,536 characters).
 pub const DEFAULT_MAX_CHARS: usize = 65_000;
@@ -44,7 +44,7 @@ impl Default for MarkdownOptions {
 /// Characters that change how text reads without being seen are shown as
 /// `<U+XXXX>` (written `&lt;U+XXXX&gt;`): the bidirectional controls
 /// U+202A–U+202E, U+2066–U+2069 and the marks U+200E, U+200F, U+061C, and the
-/// zero-width characters U+200B–U+200D, U+2060 and U+FEFF. (The word joiner
+/// zero-width characters U+200B–U+200D, U+2060–U+2065 and U+FEFF. (The word joiner
 /// U+2060 this function itself puts after `@` and `#` is the one exception.)
 pub fn escape_markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
@@ -75,8 +75,9 @@ pub fn escape_markdown(s: &str) -> String {
     out
 }
 
-/// Bidirectional controls and zero-width characters: [`escape_markdown`] shows them.
-fn is_invisible(c: char) -> bool {
+/// Bidirectional controls and zero-width characters: [`escape_markdown`] and
+/// the history's terminal listing show them as `U+XXXX`.
+pub(super) fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{202a}'..='\u{202e}'
@@ -85,7 +86,7 @@ fn is_invisible(c: char) -> bool {
             | '\u{200f}'
             | '\u{061c}'
             | '\u{200b}'..='\u{200d}'
-            | '\u{2060}'
+            | '\u{2060}'..='\u{2065}'
             | '\u{feff}'
     )
 }
@@ -145,6 +146,48 @@ impl Budget {
     }
 }
 
+/// Most benchmarks listed in the creep section; the rest are counted.
+const MAX_CREEP_ROWS: usize = 20;
+
+/// The "creep" section: benchmarks more than `max_pct` above the anchor.
+fn creep_section(creep: &crate::creep::CreepReport) -> String {
+    let short = creep.anchor_commit.get(..7).unwrap_or(&creep.anchor_commit);
+    let mut s = format!(
+        "#### Creep against {} ({}), at most +{}%{}\n\n",
+        escape_markdown(&creep.anchor),
+        escape_markdown(short),
+        creep.max_pct,
+        if creep.fails() {
+            " (fails the gate)"
+        } else {
+            ""
+        }
+    );
+    if creep.benchmarks.is_empty() {
+        s.push_str(&format!(
+            "None of the {} benchmark(s) measured against the anchor is above it by more than {}%.\n\n",
+            creep.compared, creep.max_pct
+        ));
+        return s;
+    }
+    s.push_str("| Benchmark | At the anchor | Current | Rise |\n|---|---:|---:|---:|\n");
+    for b in creep.benchmarks.iter().take(MAX_CREEP_ROWS) {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:+.2}% |\n",
+            escape_markdown(&b.id),
+            thousands(b.anchor_value),
+            thousands(b.current),
+            b.change_pct
+        ));
+    }
+    let rest = creep.benchmarks.len().saturating_sub(MAX_CREEP_ROWS);
+    if rest > 0 {
+        s.push_str(&format!("\n…and {rest} more above the limit.\n"));
+    }
+    s.push('\n');
+    s
+}
+
 /// Renders `c` as GitHub-flavoured markdown, capped at `options.max_chars` bytes.
 pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     let cap = options.max_chars.min(DEFAULT_MAX_CHARS);
@@ -171,6 +214,9 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     }
     if !c.reasons.is_empty() || !warnings.is_empty() || !c.notes.is_empty() {
         head.push('\n');
+    }
+    if let Some(creep) = &c.creep {
+        head.push_str(&creep_section(creep));
     }
 
     // The end: truncation note (if needed) and environment line, always present.

@@ -4,10 +4,12 @@
 //! counts, so a summary line never contradicts the rows below it.
 
 mod baselines;
+mod history;
 mod markdown;
 mod terminal;
 
 pub use baselines::baseline_table;
+pub use history::{history_json, history_markdown, history_svg, history_terminal, ChartError};
 pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
 pub use terminal::{terminal, TerminalOptions};
 

@@ -150,6 +150,27 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
             options.color,
         ));
     }
+    if let Some(creep) = &c.creep {
+        out.push_str(&format!(
+            "creep against {} ({}), at most +{}%: {} of {} benchmark(s) above\n",
+            sanitize(&creep.anchor),
+            sanitize(creep.anchor_commit.get(..7).unwrap_or(&creep.anchor_commit)),
+            creep.max_pct,
+            creep.benchmarks.len(),
+            creep.compared
+        ));
+        for b in &creep.benchmarks {
+            let line = format!(
+                "  {}  {} -> {}  ({:+.2}%)\n",
+                short_name(&b.id),
+                super::thousands(b.anchor_value),
+                super::thousands(b.current),
+                b.change_pct
+            );
+            let paint_as = if creep.fails() { red } else { yellow };
+            out.push_str(&paint(&line, paint_as, options.color));
+        }
+    }
     let style = match c.gate {
         Gate::Passed => green.bold(),
         Gate::Failed => red,

@@ -13,7 +13,7 @@ use crate::client::{
     decode_answer, decode_contents, encode_path, encode_segment, GithubClient, Idempotency,
 };
 pub use crate::payload::ContentsEntry;
-use crate::payload::{self, ContentsFile, FileCommit};
+use crate::payload::{self, ContentsFile, FileCommit, GitBlob};
 
 /// A text file read from a branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,13 @@ pub struct GithubContents<'a> {
 }
 
 impl GithubContents<'_> {
+    /// The blob `sha`, through the Git database API.
+    async fn blob(&self, sha: &str) -> Result<GitBlob, AcceptError> {
+        let api = format!("{}/git/blobs/{}", self.repo.path(), encode_segment(sha));
+        let resp = self.client.get(&api).await?;
+        Ok(decode_answer("blob", Method::GET, &api, &resp.body)?)
+    }
+
     fn get_path(&self, path: &str, branch: &str) -> String {
         format!(
             "{}/contents/{}?ref={}",
@@ -109,13 +116,27 @@ impl RepoContents for GithubContents<'_> {
         }
         let file: ContentsFile =
             payload::decode("contents", &resp.body).map_err(|e| bad(&e.to_string()))?;
-        if file.encoding != "base64" {
+        let (content, encoding) = match file.encoding.as_str() {
+            "base64" => (file.content, file.encoding),
+            // Files over 1 MB come without their content (encoding `none`);
+            // the Git database API sends them up to 100 MB.
+            "none" => {
+                let blob = self.blob(&file.sha).await?;
+                (blob.content, blob.encoding)
+            }
+            other => {
+                return Err(bad(&format!(
+                    "content sent in encoding `{other}`, not base64"
+                )))
+            }
+        };
+        if encoding != "base64" {
             return Err(bad(&format!(
-                "content sent in encoding `{}`, not base64 (files over 1 MB are not sent inline)",
-                file.encoding
+                "blob {} sent in encoding `{encoding}`, not base64",
+                file.sha
             )));
         }
-        let bytes = decode_contents(&file.content).map_err(|e| bad(&format!("bad base64: {e}")))?;
+        let bytes = decode_contents(&content).map_err(|e| bad(&format!("bad base64: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8"))?;
         Ok(Some(RepoFile {
             text,

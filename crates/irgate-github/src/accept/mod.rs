@@ -71,6 +71,7 @@ pub use self::contents::{
 pub use self::decide::{
     check_asker, check_head, check_results, decide, Facts, FileWrite, Head, Plan,
 };
+use crate::artifact::ArtifactError;
 use crate::client::{decode_answer, encode_segment, ApiError, GithubClient, Idempotency};
 use crate::comment::PullRequest;
 pub use crate::payload::Permission;
@@ -134,6 +135,13 @@ pub enum Refusal {
     NoResults {
         /// The head commit.
         head_sha: String,
+    },
+    /// The gate's results were found but cannot be read (a damaged or
+    /// oversized artifact, malformed embedded results).
+    #[error("the gate results cannot be read: {reason}; re-run the gate workflow, then ask again")]
+    ResultsUnreadable {
+        /// What is wrong.
+        reason: String,
     },
     /// Results are for another commit.
     #[error("the gate results are for {results_sha}, but the pull request's head is now {head_sha}; wait for the benchmarks of the new commit")]
@@ -204,6 +212,9 @@ impl Refusal {
             }
             .to_string(),
             Refusal::Nothing(reason) => Refusal::Nothing(e(reason)).to_string(),
+            Refusal::ResultsUnreadable { reason } => {
+                Refusal::ResultsUnreadable { reason: e(reason) }.to_string()
+            }
             Refusal::CommitFailed { reason, committed } => Refusal::CommitFailed {
                 reason: e(reason),
                 committed: committed.iter().map(|c| e(c)).collect(),
@@ -246,7 +257,7 @@ pub struct AcceptConfig {
 impl Default for AcceptConfig {
     fn default() -> Self {
         Self {
-            results: ResultsSource::CheckRun,
+            results: ResultsSource::default(),
             baselines_dir: "baselines".into(),
             policy_path: "irgate.toml".into(),
             post: PostOptions::default(),
@@ -407,7 +418,20 @@ pub async fn accept_through(
     if let Err(refusal) = check_head(req, &head) {
         return refuse(client, req, refusal).await;
     }
-    let results = cfg.results.load(client, &pr.repo, &head.sha).await?;
+    let results = match cfg.results.load(client, &pr.repo, &head.sha).await {
+        Ok(results) => results,
+        // GitHub failing is an error (the delivery is retried); results that
+        // are there but unusable get a reply saying why.
+        Err(e @ (ResultsError::Api(_) | ResultsError::Artifact(ArtifactError::Api(_)))) => {
+            return Err(e.into())
+        }
+        Err(e) => {
+            let refusal = Refusal::ResultsUnreadable {
+                reason: e.to_string(),
+            };
+            return refuse(client, req, refusal).await;
+        }
+    };
     if let Err(refusal) = check_results(&head, results.as_ref()) {
         return refuse(client, req, refusal).await;
     }

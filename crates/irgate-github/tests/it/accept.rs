@@ -37,7 +37,7 @@ fn retry() -> RetryPolicy {
     }
 }
 
-fn client_config(fake: &FakeGithub) -> ClientConfig {
+pub(crate) fn client_config(fake: &FakeGithub) -> ClientConfig {
     ClientConfig {
         base_url: fake.url.clone(),
         auth: Auth::Token("ghs_test".into()),
@@ -76,7 +76,7 @@ fn run(load_ir: u64, function: &str) -> Run {
 }
 
 /// The baseline file text for a run (as `irgate accept` would write it).
-fn baseline_text(r: &Run) -> String {
+pub(crate) fn baseline_text(r: &Run) -> String {
     let prov = Provenance {
         commit: "0000000".into(),
         accepted_at: "2026-01-01T00:00:00Z".into(),
@@ -107,7 +107,7 @@ fn regressed_comparison() -> Comparison {
     irgate_core::compare(&run(1_500, "small"), &set, &Policy::default()).unwrap()
 }
 
-fn pr() -> PullRequest {
+pub(crate) fn pr() -> PullRequest {
     PullRequest::new(REPO, PR).unwrap()
 }
 
@@ -143,7 +143,7 @@ async fn scenario() -> FakeGithub {
     fake
 }
 
-fn handler(fake: &FakeGithub, results: ResultsSource) -> GithubHandler {
+pub(crate) fn handler(fake: &FakeGithub, results: ResultsSource) -> GithubHandler {
     GithubHandler::new(
         Credentials::Fixed(client_config(fake)),
         AcceptConfig {
@@ -169,7 +169,7 @@ fn comment_event(action: &str, login: &str, user_type: &str, body: &str) -> Vec<
 }
 
 /// Delivers a newly created comment by the human user `login`.
-async fn new_comment(h: &GithubHandler, login: &str, body: &str) -> Handled {
+pub(crate) async fn new_comment(h: &GithubHandler, login: &str, body: &str) -> Handled {
     h.dispatch(
         "issue_comment",
         &comment_event("created", login, "User", body),
@@ -189,7 +189,7 @@ fn button_event(identifier: &str, sender: &str, head_sha: &str) -> Vec<u8> {
     serde_json::to_vec(&p).unwrap()
 }
 
-fn replies(fake: &FakeGithub) -> Vec<String> {
+pub(crate) fn replies(fake: &FakeGithub) -> Vec<String> {
     fake.st()
         .comments
         .iter()
@@ -994,6 +994,42 @@ async fn accept_retries_a_stale_file_sha_once_and_commits() {
     let replies = replies(&fake);
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert!(replies[0].starts_with("irgate: accepted"), "{replies:?}");
+    fake.assert_contract();
+}
+
+#[tokio::test]
+async fn accept_does_not_retry_a_conflict_when_the_branch_moved_meanwhile() {
+    use crate::fake_github::Fault;
+    let fake = scenario().await;
+    let pushed = "1111111111111111111111111111111111111111";
+    fake.st().fault(
+        PUT_FILE,
+        Fault::StatusAndPush(
+            409,
+            json!({"message": "is at 1234 but expected bbbb"}),
+            pushed.into(),
+        ),
+    );
+    let h = handler(&fake, ResultsSource::CheckRun);
+    let out = new_comment(&h, "maint", "/irgate accept the loader validates plugins").await;
+    let Handled::Accept(AcceptOutcome::Refused(Refusal::CommitFailed { reason, committed })) = out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(
+        reason.contains(&format!("the branch moved to {pushed}")),
+        "{reason}"
+    );
+    assert!(committed.is_empty());
+    let st = fake.st();
+    // No second write: the results measured a commit that is no longer the head.
+    assert_eq!(st.count(PUT_FILE), 1);
+    assert!(st.commits.is_empty());
+    assert_eq!(st.reactions, vec![(777, "confused".to_string())]);
+    drop(st);
+    let replies = replies(&fake);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].contains("nothing was committed"), "{replies:?}");
     fake.assert_contract();
 }
 

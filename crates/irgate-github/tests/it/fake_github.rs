@@ -65,6 +65,9 @@ pub enum Fault {
     AfterApply(u16),
     /// Wait this long before answering normally.
     Delay(Duration),
+    /// Answer with this status and JSON body, and move the pull request's head
+    /// to this commit (someone pushed while the request was on its way).
+    StatusAndPush(u16, Value, String),
 }
 
 /// A stored comment.
@@ -101,6 +104,21 @@ pub struct CheckRun {
     pub external_id: Option<String>,
 }
 
+/// A workflow artifact the fake serves.
+#[derive(Debug, Clone)]
+pub struct FakeArtifact {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// The commit its workflow run checked out.
+    pub head_sha: String,
+    /// The zip.
+    pub zip: Vec<u8>,
+    /// Past retention (listed, but the download answers 410).
+    pub expired: bool,
+}
+
 /// The fake's state; tests read and seed it.
 #[derive(Debug, Default)]
 pub struct State {
@@ -127,6 +145,13 @@ pub struct State {
     pub head_ref: String,
     /// The head repository's full name.
     pub head_repo: String,
+    /// Workflow artifacts, oldest first.
+    pub artifacts: Vec<FakeArtifact>,
+    /// The `Authorization` header of each download from the artifact storage
+    /// the fake redirects to (`None`: there was none, as must be).
+    pub storage_auth: Vec<Option<String>>,
+    /// The fake's own root URL (for redirects to its storage).
+    pub url: String,
     /// Every request, in order.
     pub seen: Vec<Seen>,
     /// Contract violations.
@@ -166,6 +191,19 @@ impl State {
             .push_back(fault);
     }
 
+    /// Adds an artifact uploaded by a run on `head_sha`; returns its id.
+    pub fn add_artifact(&mut self, name: &str, head_sha: &str, zip: Vec<u8>) -> u64 {
+        let id = self.next_id();
+        self.artifacts.push(FakeArtifact {
+            id,
+            name: name.into(),
+            head_sha: head_sha.into(),
+            zip,
+            expired: false,
+        });
+        id
+    }
+
     /// Requests made to `op`.
     pub fn count(&self, op: &str) -> usize {
         self.seen.iter().filter(|s| s.op == op).count()
@@ -199,17 +237,22 @@ impl FakeGithub {
         }));
         let ops = Arc::new(contract()["operations"].as_object().unwrap().clone());
         let st = state.clone();
-        let app = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let st = st.clone();
-                let ops = ops.clone();
-                async move { handle(st, ops, method, uri, headers, body).await }
-            },
-        );
+        let app = axum::Router::new()
+            .fallback(
+                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                    let st = st.clone();
+                    let ops = ops.clone();
+                    async move { handle(st, ops, method, uri, headers, body).await }
+                },
+            )
+            // GitHub takes files up to 100 MB through its APIs; axum's default
+            // limit (2 MB) would refuse a large baseline file GitHub accepts.
+            .layer(axum::extract::DefaultBodyLimit::max(100 * 1024 * 1024));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
         let addr = listener.local_addr().unwrap();
+        state.lock().unwrap().url = format!("http://{addr}");
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -455,10 +498,30 @@ async fn handle(
     ops: Arc<Map<String, Value>>,
     method: Method,
     uri: Uri,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
+    // The artifact storage GitHub's download redirects to: another service,
+    // outside the REST contract, reached with a signed link and no token.
+    if let Some(id) = path
+        .strip_prefix(STORAGE_PREFIX)
+        .and_then(|rest| rest.strip_suffix(".zip"))
+        .and_then(|id| id.parse::<u64>().ok())
+    {
+        let mut s = st.lock().unwrap();
+        let auth = headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap_or("<not text>").to_string());
+        s.storage_auth.push(auth);
+        if uri.query() != Some(STORAGE_SIGNATURE) {
+            return (StatusCode::FORBIDDEN, "bad signature").into_response();
+        }
+        return match s.artifacts.iter().find(|a| a.id == id) {
+            Some(a) => (StatusCode::OK, a.zip.clone()).into_response(),
+            None => (StatusCode::NOT_FOUND, "no such blob").into_response(),
+        };
+    }
     let query = uri.query().unwrap_or("").to_string();
     let (matched, errs) = check_request(&ops, &method, &path, &query, &body);
     let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -495,6 +558,10 @@ async fn handle(
             }
             return resp;
         }
+        Some(Fault::StatusAndPush(code, body, head)) => {
+            st.lock().unwrap().head_sha = head;
+            return json_response(code, body);
+        }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::AfterApply(code)) => after_apply = Some(code),
         None => {}
@@ -510,6 +577,24 @@ async fn handle(
         Some(code) => json_response(code, json!({"message": "Server Error"})),
         None => resp,
     }
+}
+
+/// Where the fake's artifact storage lives, and the signature its links carry.
+const STORAGE_PREFIX: &str = "/_storage/artifact-";
+const STORAGE_SIGNATURE: &str = "sig=s3cr3t&se=2099";
+
+/// GitHub's contents API sends a file's content inline only up to 1 MB.
+const INLINE_CONTENT_LIMIT: usize = 1024 * 1024;
+
+/// `per_page` and `page` of a list request, with GitHub's defaults (30, 1).
+fn paging(query: &str) -> (usize, usize) {
+    let number = |name: &str, default: usize| {
+        query_param(query, name)
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(default)
+    };
+    (number("per_page", 30), number("page", 1))
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
@@ -607,12 +692,7 @@ fn apply(
             json_response(200, v)
         }
         "issues/list-comments" => {
-            let per_page: usize = query_param(query, "per_page")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(30);
-            let page: usize = query_param(query, "page")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let (per_page, page) = paging(query);
             let items: Vec<Value> = s
                 .comments
                 .iter()
@@ -777,11 +857,80 @@ fn apply(
                 v = json!({});
             }
             v["type"] = json!("file");
-            v["encoding"] = json!("base64");
             v["path"] = json!(path);
             v["sha"] = json!(sha);
+            v["size"] = json!(content.len());
+            if content.len() > INLINE_CONTENT_LIMIT {
+                // As GitHub: too large to send inline (read it as a blob).
+                v["encoding"] = json!("none");
+                v["content"] = json!("");
+            } else {
+                v["encoding"] = json!("base64");
+                v["content"] = json!(base64::engine::general_purpose::STANDARD.encode(content));
+            }
+            json_response(200, v)
+        }
+        "git/get-blob" => {
+            use base64::Engine;
+            let sha = &params["file_sha"];
+            let Some((content, _)) = s.files.values().find(|(_, b)| b == sha).cloned() else {
+                return json_response(404, json!({"message": "Not Found"}));
+            };
+            let mut v = example(ops, op, "200");
+            v["sha"] = json!(sha);
+            v["size"] = json!(content.len());
+            v["encoding"] = json!("base64");
             v["content"] = json!(base64::engine::general_purpose::STANDARD.encode(content));
             json_response(200, v)
+        }
+        "actions/list-artifacts-for-repo" => {
+            let (per_page, page) = paging(query);
+            let name = query_param(query, "name");
+            let template = example(ops, op, "200")["artifacts"][0].clone();
+            let matching: Vec<&FakeArtifact> = s
+                .artifacts
+                .iter()
+                .rev()
+                .filter(|a| name.as_deref().is_none_or(|n| n == a.name))
+                .collect();
+            let items: Vec<Value> = matching
+                .iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|a| {
+                    let mut v = template.clone();
+                    v["id"] = json!(a.id);
+                    v["name"] = json!(a.name);
+                    v["size_in_bytes"] = json!(a.zip.len());
+                    v["expired"] = json!(a.expired);
+                    v["workflow_run"]["head_sha"] = json!(a.head_sha);
+                    v
+                })
+                .collect();
+            json_response(
+                200,
+                json!({"total_count": matching.len(), "artifacts": items}),
+            )
+        }
+        "actions/download-artifact" => {
+            let id: u64 = params["artifact_id"].parse().unwrap();
+            if params["archive_format"] != "zip" {
+                return json_response(404, json!({"message": "Not Found"}));
+            }
+            match s.artifacts.iter().find(|a| a.id == id) {
+                None => json_response(404, json!({"message": "Not Found"})),
+                Some(a) if a.expired => {
+                    json_response(410, json!({"message": "Artifact has expired"}))
+                }
+                Some(a) => {
+                    let location =
+                        format!("{}{STORAGE_PREFIX}{}.zip?{STORAGE_SIGNATURE}", s.url, a.id);
+                    let mut resp = StatusCode::FOUND.into_response();
+                    resp.headers_mut()
+                        .insert("location", HeaderValue::from_str(&location).unwrap());
+                    resp
+                }
+            }
         }
         "repos/create-or-update-file-contents" => {
             use base64::Engine;

@@ -2,6 +2,7 @@
 //! REST API and the webhook-service helpers are compiled once and shared.
 //!
 //! - [`accept`]: posting a real comparison, the accept command and the event handlers.
+//! - [`artifact`]: accept reading the gate's results from the workflow artifact.
 //! - [`annotation_lines`]: annotation lines against the workload's real bench file.
 //! - [`publish`]: sticky comment, check run, status fallback and fault handling.
 //! - [`server`]: the webhook service's HTTP contract through the router.
@@ -17,6 +18,7 @@ mod server_common;
 
 mod accept;
 mod annotation_lines;
+mod artifact;
 mod publish;
 mod server;
 mod server_config;
