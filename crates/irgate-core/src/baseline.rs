@@ -150,6 +150,20 @@ pub enum BaselineError {
         /// The differing fields.
         fields: String,
     },
+    /// An accept was killed while it replaced files: readers refuse the directory.
+    #[error("{journal}: an accept was interrupted while it replaced the baseline files, so some may be new and others old; run `irgate baseline recover` to finish it")]
+    Interrupted {
+        /// The journal it left.
+        journal: PathBuf,
+    },
+    /// The journal of a multi-file write is unreadable or does not match the files.
+    #[error("{path}: {message}")]
+    Journal {
+        /// The journal (or the file it names).
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Whether `s` is a full SHA-1 commit id: exactly 40 hex digits (either case).
@@ -211,7 +225,9 @@ pub struct Provenance {
 impl Provenance {
     /// The provenance of an accept made now, filling what is not given: the commit
     /// from `$GITHUB_SHA`, else `git rev-parse HEAD` in the working directory, else
-    /// `unknown`; who accepts from `$GITHUB_ACTOR`, else `$USER`, else `unknown`.
+    /// `unknown`; who accepts from `$GITHUB_ACTOR`, else `$USER`, else `unknown`; the
+    /// time from `$SOURCE_DATE_EPOCH` (seconds since the epoch, the reproducible-builds
+    /// convention) when it is set, else the clock.
     pub fn now(reason: String, commit: Option<String>, accepted_by: Option<String>) -> Self {
         Self::now_with(
             reason,
@@ -236,7 +252,9 @@ impl Provenance {
                 .or_else(|| set(var("GITHUB_SHA")))
                 .or_else(|| set(head()))
                 .unwrap_or_else(|| "unknown".to_owned()),
-            accepted_at: now_rfc3339(),
+            accepted_at: set(var("SOURCE_DATE_EPOCH"))
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map_or_else(now_rfc3339, rfc3339),
             accepted_by: set(accepted_by)
                 .or_else(|| set(var("GITHUB_ACTOR")))
                 .or_else(|| set(var("USER")))
@@ -675,6 +693,7 @@ pub fn load_dir(dir: &Path) -> Result<BaselineSet, BaselineError> {
     if !dir.exists() {
         return Err(BaselineError::MissingDir(dir.to_owned()));
     }
+    crate::journal::check_no_journal(dir)?;
     let set = load_dir_allow_empty(dir)?;
     if set.suites.is_empty() {
         return Err(BaselineError::EmptyDir(dir.to_owned()));
@@ -832,22 +851,25 @@ pub fn plan_accept(
     Ok(out)
 }
 
-/// Accepts `run` into the baselines in `dir` (created when absent) under `options`,
-/// writing each file atomically. Returns the written paths.
+/// Accepts `run` into the baselines in `dir` (created when absent) under `options`.
+/// First finishes (or discards) what an interrupted accept left, then writes every
+/// planned file as one change through [`journal::write_files`](crate::journal): a
+/// kill at any point leaves either all the old files or, after `recover`, all the new
+/// ones. Returns the written paths.
 pub fn accept(
     dir: &Path,
     run: &Run,
     options: &AcceptOptions<'_>,
 ) -> Result<Vec<PathBuf>, BaselineError> {
+    crate::journal::recover(dir)?;
     let existing = load_dir_allow_empty(dir)?;
     let plan = plan_accept(&existing, run, options)?;
-    let mut written = Vec::new();
-    for f in plan {
-        let path = dir.join(&f.relative_path);
-        write_atomic(&path, f.contents.as_bytes())?;
-        written.push(path);
-    }
-    Ok(written)
+    let files: Vec<(PathBuf, Vec<u8>)> = plan
+        .into_iter()
+        .map(|f| (f.relative_path, f.contents.into_bytes()))
+        .collect();
+    crate::journal::write_files(dir, &files)?;
+    Ok(files.into_iter().map(|(rel, _)| dir.join(rel)).collect())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
@@ -982,6 +1004,20 @@ mod tests {
             ("unknown", "me")
         );
         assert_eq!(p.reason, "r");
+        let at = |v: &'static str| {
+            super::Provenance::now_with(
+                "r".into(),
+                None,
+                None,
+                move |k: &str| (k == "SOURCE_DATE_EPOCH").then(|| v.to_owned()),
+                || None,
+            )
+            .accepted_at
+        };
+        assert_eq!(at("1764547200"), "2025-12-01T00:00:00Z");
+        // Not a number of seconds: the clock's time.
+        assert_ne!(at("yesterday"), "yesterday");
+        assert!(at("yesterday").ends_with('Z'));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod env;
 pub mod glibc;
 pub mod history;
 pub mod init;
+pub mod journal;
 pub mod model;
 pub mod policy;
 pub mod read;

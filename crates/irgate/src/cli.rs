@@ -102,6 +102,9 @@ pub(crate) enum Cmd {
     ///
     /// Refuses an empty run and any result that cannot be read. With --only, touches
     /// only matching benchmarks and refuses to mix environments in one baseline file.
+    /// The files are replaced as one change: killed midway, the old baselines stand,
+    /// or a journal is left that `irgate baseline recover` (or the next accept)
+    /// finishes. `accepted_at` is the clock's time, or $SOURCE_DATE_EPOCH's when set.
     Accept {
         #[command(flatten)]
         inputs: Inputs,
@@ -400,6 +403,20 @@ pub(crate) enum BaselineCmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Finish an accept that was interrupted (killed, or the machine stopped) while it
+    /// replaced baseline files.
+    ///
+    /// An accept that got as far as its journal (`.irgate-accept.toml` in the
+    /// baseline directory) is completed: its new files are put in place, each checked
+    /// against the hash the journal records. One interrupted earlier left only
+    /// `.*.irgate-new` files beside the old baselines; they are removed. Until then,
+    /// `compare` refuses a directory with a journal. `irgate accept` does this first
+    /// on its own; this command is for a tree where no new accept is wanted.
+    Recover {
+        /// The baseline directory.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        baselines: PathBuf,
     },
 }
 

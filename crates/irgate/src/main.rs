@@ -20,6 +20,7 @@ use irgate_core::bench::{self, doctor};
 use irgate_core::env::{self as penv, CaptureOptions};
 use irgate_core::history::{baselines_at, read_history, HistoryOptions};
 use irgate_core::init;
+use irgate_core::journal;
 use irgate_core::policy::PolicySource;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
@@ -241,6 +242,7 @@ fn run(cli: Cli) -> Result<u8> {
                 .map(baseline::resolve_commit)
                 .transpose()?;
             let provenance = Provenance::now(reason, commit, accepted_by);
+            report_recovery(&inputs.baselines, &journal::recover(&inputs.baselines)?);
             let mut metrics = baseline::default_metrics();
             metrics.extend(metric);
             let written = baseline::accept(
@@ -270,6 +272,16 @@ fn run(cli: Cli) -> Result<u8> {
                 render::baseline_table(&set)
             };
             emit(None, &out)?;
+            Ok(0)
+        }
+        Cmd::Baseline {
+            command: BaselineCmd::Recover { baselines },
+        } => {
+            let recovery = journal::recover(&baselines)?;
+            if recovery.is_empty() {
+                println!("{}: no interrupted accept to recover", baselines.display());
+            }
+            report_recovery(&baselines, &recovery);
             Ok(0)
         }
         Cmd::History {
@@ -484,6 +496,27 @@ fn render_as(c: &Comparison, format: Format, to_file: bool, look: &Look) -> Stri
 }
 
 /// Writes `text` to `path` atomically, or to stdout when `path` is `None`.
+/// Says on stderr what finishing an interrupted accept did in `dir`.
+fn report_recovery(dir: &Path, recovery: &journal::Recovery) {
+    if !recovery.finished.is_empty() {
+        eprintln!(
+            "irgate: finished an interrupted accept in {}: {} file(s) put in place",
+            dir.display(),
+            recovery.finished.len()
+        );
+        for p in &recovery.finished {
+            eprintln!("  {}", dir.join(p).display());
+        }
+    }
+    if !recovery.discarded.is_empty() {
+        eprintln!(
+            "irgate: removed {} file(s) of an accept interrupted before it was decided in {} (the baselines there are the old ones)",
+            recovery.discarded.len(),
+            dir.display()
+        );
+    }
+}
+
 fn emit(path: Option<&Path>, text: &str) -> Result<()> {
     match path {
         Some(p) => baseline::write_atomic(p, text.as_bytes())?,
