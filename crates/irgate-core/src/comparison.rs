@@ -305,6 +305,10 @@ pub struct Comparison {
     /// Creep against the policy's anchor revision, when the policy sets `creep`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creep: Option<crate::creep::CreepReport>,
+    /// With `compare --rebase-on-drift`: each benchmark's change split into the
+    /// environment's share and the code's; `benchmarks` then judge the code's share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebase: Option<crate::rebase::DriftSplit>,
 }
 
 /// Why a comparison document was refused.
@@ -414,6 +418,7 @@ impl Comparison {
             environment: Some(environment),
             benchmarks,
             creep: None,
+            rebase: None,
         }
     }
 
@@ -438,6 +443,7 @@ impl Comparison {
             }),
             benchmarks: Vec::new(),
             creep: None,
+            rebase: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod journal;
 pub mod model;
 pub mod policy;
 pub mod read;
+pub mod rebase;
 pub mod render;
 pub mod scope;
 pub mod source;

@@ -95,6 +95,16 @@ pub(crate) enum Cmd {
         /// only the benchmarks it has, so baselines without a result are not Missing.
         #[arg(long)]
         partial: bool,
+        /// When the environment changed since the baselines, build and run REV's
+        /// benchmarks in this environment (a temporary git worktree, the head run's
+        /// `irgate bench` options and GLIBC_TUNABLES), report each benchmark's change
+        /// split into the environment's share and the code's, and judge the code's
+        /// share. Costs one more build and run. Without drift, judges as usual.
+        #[arg(long, value_name = "REV")]
+        rebase_on_drift: Option<String>,
+        /// Where --rebase-on-drift leaves REV's run.
+        #[arg(long, value_name = "DIR", default_value = "target/irgate/rebase")]
+        rebase_out: PathBuf,
         #[command(flatten)]
         look: Look,
     },

@@ -22,6 +22,7 @@ use irgate_core::history::{baselines_at, read_history, HistoryOptions};
 use irgate_core::init;
 use irgate_core::journal;
 use irgate_core::policy::PolicySource;
+use irgate_core::rebase;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
 use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
 
@@ -193,9 +194,14 @@ fn run(cli: Cli) -> Result<u8> {
             save_markdown,
             only,
             partial,
+            rebase_on_drift,
+            rebase_out,
             look,
         } => {
             let scope = Scope::new(&only, partial).context("bad --only glob")?;
+            let rebase = rebase_on_drift
+                .as_deref()
+                .map(|rev| (rev, rebase_out.as_path()));
             // The --save-json and --save-markdown copies, written whatever the verdict.
             let save = |c: &Comparison| -> Result<()> {
                 if let Some(p) = &save_json {
@@ -206,7 +212,7 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 Ok(())
             };
-            let comparison = match judge(&inputs, policy.as_deref(), &scope) {
+            let comparison = match judge(&inputs, policy.as_deref(), &scope, rebase) {
                 Ok(c) => c,
                 Err((e, env)) => {
                     let text = error_text(&e);
@@ -447,14 +453,53 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
         .map_err(|e| (e.into(), Some(Box::new(environment))))
 }
 
-fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Comparison> {
+/// Judges the run in `inputs`; with `rebase = (REV, out)`, when the environment
+/// drifted, against REV run again in this environment (see `irgate_core::rebase`).
+fn judge(
+    inputs: &Inputs,
+    policy: Option<&Path>,
+    scope: &Scope,
+    rebase: Option<(&str, &Path)>,
+) -> Judged<Comparison> {
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
     let mut run = read_run(inputs)?;
     let current = run.environment.clone();
     let env = || Some(Box::new(current.clone()));
+    let then = rebase.is_some().then(|| (run.clone(), baselines.clone()));
     let mut c = compare_in_scope(&mut run, &mut baselines, &policy, scope)
         .map_err(|e| (e.into(), env()))?;
+    let drifted = c
+        .environment
+        .as_ref()
+        .is_some_and(|e| e.verdict == irgate_core::RunVerdict::EnvironmentChanged);
+    if let (Some((rev, out)), Some((mut head, stored))) = (rebase, then) {
+        if drifted {
+            let command = rebase::head_command(&inputs.results).map_err(|e| (e.into(), env()))?;
+            eprintln!("irgate: the environment changed: running {rev}'s benchmarks in this one (--rebase-on-drift)");
+            let (commit, base_now) =
+                rebase::run_at(rev, &command, current.glibc_tunables.as_deref(), out)
+                    .map_err(|e| (e.into(), env()))?;
+            let mut reference =
+                rebase::as_baselines(&base_now, &commit).map_err(|e| (e.into(), env()))?;
+            let split = rebase::split(rev, &commit, &stored, &base_now, &head);
+            c = compare_in_scope(&mut head, &mut reference, &policy, scope)
+                .map_err(|e| (e.into(), env()))?;
+            c.notes.push(format!(
+                "the environment changed since the baselines: judged against {} rebuilt and run in this environment; each benchmark's change is split into the environment's share and the code's (--rebase-on-drift)",
+                if rev == commit {
+                    commit.get(..7).unwrap_or(&commit).to_owned()
+                } else {
+                    format!("{rev} ({})", commit.get(..7).unwrap_or(&commit))
+                }
+            ));
+            c.rebase = Some(split);
+        } else {
+            c.notes.push(format!(
+                "--rebase-on-drift {rev}: the environment did not change, so the run is judged against the baselines as usual"
+            ));
+        }
+    }
     if let Some(creep) = &policy.creep {
         // The anchor's baselines, from git: the policy names a revision.
         let (sha, anchor) = baselines_at(Path::new("."), &inputs.baselines, &creep.anchor)

@@ -7,45 +7,12 @@
 //! build time through `IRGATE_FIXTURE_WORK`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture-bench")
-}
-
-fn require_tools() {
-    let ok = Command::new("valgrind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "the end-to-end test needs valgrind on PATH (apt-get install valgrind, or run ci/setup)"
-    );
-}
-
-/// The runner the fixture needs, from `irgate setup` with irgate's default cache (the
-/// tests keep their own cache for the preload and canary, so they name the runner
-/// explicitly). Set up once per test binary; a no-op when it is installed already.
-fn runner() -> &'static str {
-    static RUNNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    RUNNER.get_or_init(|| {
-        let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
-            .args(["setup", "--locked", "--workspace"])
-            .arg(fixture_dir())
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("irgate-fixture-bench"),
-            )
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "irgate setup failed:\n{}", text(&out));
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(path.ends_with("/gungraun-runner"), "{path}");
-        path
-    })
-}
+use common::{fixture_dir, fixture_runner as runner, require_tools};
 
 struct Ctx {
     work: tempfile::TempDir,

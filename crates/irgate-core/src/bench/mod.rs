@@ -726,6 +726,23 @@ pub fn run(options: &BenchOptions) -> Result<BenchOutcome, BenchError> {
         toml_string(&options.shard.map_or_else(String::new, |sh| sh.to_string())),
         seconds.round() as u64
     );
+    let command = RunCommand {
+        workspace: std::fs::canonicalize(&options.workspace)
+            .unwrap_or_else(|_| options.workspace.clone()),
+        packages: options.packages.clone(),
+        benches: options.benches.clone(),
+        filter: options.filter.clone().unwrap_or_default(),
+        runner: runner.clone(),
+        valgrind: options.valgrind.clone(),
+        no_preload: options.no_preload,
+        cache_sim: options.cache_sim,
+        locked: options.locked,
+        harness_args: options.harness_args.clone(),
+    };
+    let run_toml = match toml::to_string(&CommandTable { command }) {
+        Ok(t) => format!("{run_toml}\n{t}"),
+        Err(_) => run_toml,
+    };
     let run_path = out.join("run.toml");
     crate::baseline::write_atomic(&run_path, run_toml.as_bytes()).map_err(|e| BenchError::Io {
         path: run_path.clone(),
@@ -754,6 +771,49 @@ pub struct RunFacts {
     /// The shard (`K/N`), empty for a whole run.
     #[serde(default)]
     pub shard: String,
+    /// How the run was made, to make another one like it (absent in runs of irgate
+    /// before it recorded this).
+    #[serde(default)]
+    pub command: Option<RunCommand>,
+}
+
+/// The `[command]` table of `run.toml`: the options of `irgate bench` that chose and
+/// ran the benchmarks, so that `compare --rebase-on-drift` can run another revision
+/// the same way. (The tunables are the environment's, in `environment.json`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunCommand {
+    /// The workspace directory, absolute.
+    pub workspace: PathBuf,
+    /// `--package` values.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// `--bench` values.
+    #[serde(default)]
+    pub benches: Vec<String>,
+    /// `--filter` (empty for none).
+    #[serde(default)]
+    pub filter: String,
+    /// The runner executable used.
+    pub runner: PathBuf,
+    /// The valgrind executable used.
+    pub valgrind: PathBuf,
+    /// `--no-preload`.
+    #[serde(default)]
+    pub no_preload: bool,
+    /// `--cache-sim`.
+    #[serde(default)]
+    pub cache_sim: bool,
+    /// `--locked`.
+    #[serde(default)]
+    pub locked: bool,
+    /// Arguments after `--`.
+    #[serde(default)]
+    pub harness_args: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct CommandTable {
+    command: RunCommand,
 }
 
 impl RunFacts {

@@ -188,6 +188,67 @@ fn creep_section(creep: &crate::creep::CreepReport) -> String {
     s
 }
 
+/// Most benchmarks listed in the drift-split section; the rest are counted.
+const MAX_SPLIT_ROWS: usize = 20;
+
+/// A share for a table cell: signed percent, or a dash when it has no value.
+fn share(pct: Option<f64>) -> String {
+    pct.map_or_else(|| "–".to_owned(), |p| format!("{p:+.2}%"))
+}
+
+/// The "drift split from code" section of `compare --rebase-on-drift`: the moved
+/// benchmarks, the environment's share and the code's.
+fn rebase_section(split: &crate::rebase::DriftSplit) -> String {
+    let short = split.base_commit.get(..7).unwrap_or(&split.base_commit);
+    // A revision given as a full commit id is named by its short form.
+    let rev = if split.base_rev == split.base_commit {
+        short
+    } else {
+        split.base_rev.as_str()
+    };
+    let against = if rev == short {
+        escape_markdown(short)
+    } else {
+        format!("{} ({})", escape_markdown(rev), escape_markdown(short))
+    };
+    let mut s =
+        format!("#### Drift split from code, against {against} run in this environment\n\n");
+    let moved = split.moved();
+    if moved.is_empty() {
+        s.push_str(&format!(
+            "None of the {} benchmark(s) moved, neither with the environment nor with the code.\n\n",
+            split.benchmarks.len()
+        ));
+        return s;
+    }
+    s.push_str(&format!(
+        "| Benchmark | Baseline | {} now | Head | Environment | Code (judged) |\n|---|---:|---:|---:|---:|---:|\n",
+        escape_markdown(rev)
+    ));
+    let cell = |v: Option<u64>| v.map_or_else(|| "–".to_owned(), thousands);
+    for b in moved.iter().take(MAX_SPLIT_ROWS) {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            escape_markdown(&b.id),
+            cell(b.baseline),
+            thousands(b.base_now),
+            cell(b.head_now),
+            share(b.environment_pct),
+            share(b.code_pct)
+        ));
+    }
+    let rest = moved.len().saturating_sub(MAX_SPLIT_ROWS);
+    if rest > 0 {
+        s.push_str(&format!("\n…and {rest} more that moved.\n"));
+    }
+    s.push_str(&format!(
+        "\n{} of {} benchmark(s) moved; the others are the same in all three runs.\n\n",
+        moved.len(),
+        split.benchmarks.len()
+    ));
+    s
+}
+
 /// Renders `c` as GitHub-flavoured markdown, capped at `options.max_chars` bytes.
 pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     let cap = options.max_chars.min(DEFAULT_MAX_CHARS);
@@ -217,6 +278,9 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
     }
     if let Some(creep) = &c.creep {
         head.push_str(&creep_section(creep));
+    }
+    if let Some(split) = &c.rebase {
+        head.push_str(&rebase_section(split));
     }
 
     // The end: truncation note (if needed) and environment line, always present.

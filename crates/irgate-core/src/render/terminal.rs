@@ -171,6 +171,25 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
             out.push_str(&paint(&line, paint_as, options.color));
         }
     }
+    if let Some(split) = &c.rebase {
+        let moved = split.moved();
+        out.push_str(&format!(
+            "drift split from code, against {} ({}) run in this environment: {} of {} benchmark(s) moved\n",
+            sanitize(&split.base_rev),
+            sanitize(split.base_commit.get(..7).unwrap_or(&split.base_commit)),
+            moved.len(),
+            split.benchmarks.len()
+        ));
+        let pct = |p: Option<f64>| p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.2}%"));
+        for b in moved {
+            out.push_str(&format!(
+                "  {}  environment {}, code {}\n",
+                short_name(&b.id),
+                pct(b.environment_pct),
+                pct(b.code_pct)
+            ));
+        }
+    }
     let style = match c.gate {
         Gate::Passed => green.bold(),
         Gate::Failed => red,

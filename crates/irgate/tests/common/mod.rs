@@ -1,6 +1,8 @@
 //! Shared by the tests that accept with the real `irgate accept` binary in a real
-//! git repository (`merge.rs`, `history.rs`): the v7 fixture results with chosen
-//! Ir values, isolated git, and a repository with first baselines.
+//! git repository (`merge.rs`, `history.rs`, `kill.rs`): the v7 fixture results with
+//! chosen Ir values, isolated git, and a repository with first baselines; and by the
+//! tests that run the fixture bench crate under real Callgrind (`e2e.rs`,
+//! `rebase.rs`): its directory, the tools and its runner.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -153,4 +155,41 @@ pub fn base() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
 pub fn load(repo: &Path) -> Baseline {
     let text = std::fs::read_to_string(repo.join(FILE)).unwrap();
     Baseline::parse(Path::new(FILE), &text).unwrap()
+}
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture-bench")
+}
+
+pub fn require_tools() {
+    let ok = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the end-to-end test needs valgrind on PATH (apt-get install valgrind, or run ci/setup)"
+    );
+}
+
+/// The runner the fixture bench needs, from `irgate setup` with irgate's default cache (the
+/// tests keep their own cache for the preload and canary, so they name the runner
+/// explicitly). Set up once per test binary; a no-op when it is installed already.
+pub fn fixture_runner() -> &'static str {
+    static RUNNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUNNER.get_or_init(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_irgate"))
+            .args(["setup", "--locked", "--workspace"])
+            .arg(fixture_dir())
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("irgate-fixture-bench"),
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "irgate setup failed:\n{}", text(&out));
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(path.ends_with("/gungraun-runner"), "{path}");
+        path
+    })
 }
