@@ -12,6 +12,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod bisect;
 pub mod compare;
 pub mod comparison;
 pub mod creep;
@@ -27,6 +28,7 @@ pub mod rebase;
 pub mod render;
 pub mod scope;
 pub mod source;
+pub mod worktree;
 
 pub use baseline::{Baseline, BaselineEntry, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, compare_in_scope, CompareError};

@@ -16,7 +16,6 @@
 //! and run of the selected benchmarks.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +23,7 @@ use crate::baseline::{self, AcceptOptions, BaselineSet, Provenance};
 use crate::bench::{self, BenchOptions, RunFacts};
 use crate::model::{Metrics, Run};
 use crate::read::{read_paths, ReadOptions};
+use crate::worktree;
 
 /// Why a rebase could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +32,8 @@ pub enum RebaseError {
     #[error("{0}")]
     NoCommand(String),
     /// A git command failed.
-    #[error("git {args}: {message}")]
-    Git {
-        /// The arguments.
-        args: String,
-        /// What git said.
-        message: String,
-    },
+    #[error(transparent)]
+    Git(worktree::GitError),
     /// Building or running BASE_REV's benchmarks failed.
     #[error("running the benchmarks of {rev}: {message}")]
     Bench {
@@ -99,46 +94,6 @@ impl DriftSplit {
     }
 }
 
-/// A checked-out revision in a temporary directory, removed (with its worktree entry)
-/// when dropped.
-struct Worktree {
-    repo: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Worktree {
-    fn drop(&mut self) {
-        let _ = git(
-            &self.repo,
-            &[
-                "worktree",
-                "remove",
-                "--force",
-                &self.dir.path().to_string_lossy(),
-            ],
-        );
-        let _ = git(&self.repo, &["worktree", "prune"]);
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String, RebaseError> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| RebaseError::Git {
-            args: args.join(" "),
-            message: e.to_string(),
-        })?;
-    if !out.status.success() {
-        return Err(RebaseError::Git {
-            args: args.join(" "),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 /// The head run's `[command]`: how to make another run like it.
 pub fn head_command(run_dirs: &[PathBuf]) -> Result<bench::RunCommand, RebaseError> {
     let first = run_dirs
@@ -169,43 +124,12 @@ pub fn run_at(
     tunables: Option<&str>,
     out: &Path,
 ) -> Result<(String, Run), RebaseError> {
-    let top = PathBuf::from(git(&command.workspace, &["rev-parse", "--show-toplevel"])?);
-    let commit = git(
-        &top,
-        &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
-    )
-    .map_err(|e| RebaseError::Git {
-        args: format!("rev-parse {rev}"),
-        message: format!("{rev:?} names no commit ({e})"),
-    })?;
-    let dir = tempfile::Builder::new()
-        .prefix("irgate-rebase-")
-        .tempdir()
-        .map_err(|e| RebaseError::Bench {
-            rev: rev.to_owned(),
-            message: format!("cannot make a temporary directory: {e}"),
-        })?;
-    let path = dir.path().to_string_lossy().into_owned();
-    git(
-        &top,
-        &["worktree", "add", "--detach", "--force", &path, &commit],
-    )?;
-    let tree = Worktree {
-        repo: top.clone(),
-        dir,
-    };
-    let rel = command
-        .workspace
-        .canonicalize()
-        .ok()
-        .and_then(|w| {
-            top.canonicalize()
-                .ok()
-                .and_then(|t| w.strip_prefix(t).ok().map(Path::to_owned))
-        })
-        .unwrap_or_default();
+    let top = worktree::toplevel(&command.workspace).map_err(RebaseError::Git)?;
+    let commit = worktree::resolve(&top, rev).map_err(RebaseError::Git)?;
+    let tree = worktree::Worktree::add(&top, &commit).map_err(RebaseError::Git)?;
+    let rel = worktree::relative_to(&command.workspace, &top);
     let options = BenchOptions {
-        workspace: tree.dir.path().join(rel),
+        workspace: tree.path().join(rel),
         packages: command.packages.clone(),
         benches: command.benches.clone(),
         filter: (!command.filter.is_empty()).then(|| command.filter.clone()),
@@ -227,7 +151,7 @@ pub fn run_at(
         &[out.to_owned()],
         outcome.environment,
         &ReadOptions {
-            repo_root: tree.dir.path().canonicalize().ok(),
+            repo_root: tree.path().canonicalize().ok(),
         },
     )
     .map_err(|e| RebaseError::Bench {

@@ -141,6 +141,67 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         command: BaselineCmd,
     },
+    /// Find the first commit whose count of one benchmark moved past its threshold.
+    ///
+    /// Works in a temporary git worktree (your checkout is not touched): measures the
+    /// benchmark at BAD and at GOOD, refuses when BAD is within the threshold of
+    /// GOOD, then runs `git bisect run` with a step that builds and runs only that
+    /// benchmark and compares it with GOOD's value (counts are deterministic, so one
+    /// run per commit decides). A commit that moved the way BAD did is bad; one that
+    /// does not build or lacks the benchmark is skipped. Prints the first bad
+    /// commit, its subject and its count. Exits 0 when git named one commit, 2 when
+    /// it could not (nothing moved, only skipped commits left, or an error).
+    #[command(
+        after_help = "Example:\n  irgate bisect v1.2.0 HEAD --bench scarab-plugins/ir/dispatch/output/processing"
+    )]
+    Bisect {
+        /// The last commit known good.
+        good: String,
+        /// A commit known bad (e.g. HEAD).
+        bad: String,
+        /// The benchmark: its full id, `package/bench/group/function[/case]`.
+        #[arg(long, value_name = "ID")]
+        bench: String,
+        /// A directory inside the cargo workspace, in the repository's work tree.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        workspace: PathBuf,
+        /// The policy whose rule for the benchmark (threshold, floor) decides what
+        /// moved (default: ./irgate.toml, else the built-in defaults).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// The threshold in percent, instead of the policy's.
+        #[arg(long, value_name = "PCT")]
+        threshold_pct: Option<f64>,
+        /// Where the runs, each step's configuration and the values measured go.
+        #[arg(long, value_name = "DIR", default_value = "target/irgate/bisect")]
+        out: PathBuf,
+        /// The runner executable (default: as for `irgate bench`).
+        #[arg(long, value_name = "PATH")]
+        runner: Option<PathBuf>,
+        /// The valgrind executable.
+        #[arg(long, value_name = "PATH", default_value = "valgrind")]
+        valgrind: PathBuf,
+        /// Use this GLIBC_TUNABLES value instead of the pinned one for this glibc.
+        #[arg(long, value_name = "VALUE", env = "IRGATE_GLIBC_TUNABLES")]
+        glibc_tunables: Option<String>,
+        /// Pass --locked to cargo.
+        #[arg(long)]
+        locked: bool,
+        /// Where the preload and canary builds are kept (as for `irgate bench`).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One step of `irgate bisect`, run by `git bisect run` (exit 0 good, 1 bad,
+    /// 125 skip, 128 error).
+    #[command(hide = true)]
+    BisectStep {
+        /// The step's configuration, written by `irgate bisect`.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// The accepted values of each benchmark, from the git history of the baselines.
     ///
     /// Follows the first parent from HEAD (the default branch's line of commits) and

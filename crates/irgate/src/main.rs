@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use irgate_core::baseline::{self, AcceptOptions, Provenance};
 use irgate_core::bench::{self, doctor};
+use irgate_core::bisect;
 use irgate_core::env::{self as penv, CaptureOptions};
 use irgate_core::history::{baselines_at, read_history, HistoryOptions};
 use irgate_core::init;
@@ -290,6 +291,77 @@ fn run(cli: Cli) -> Result<u8> {
             report_recovery(&baselines, &recovery);
             Ok(0)
         }
+        Cmd::Bisect {
+            good,
+            bad,
+            bench: id,
+            workspace,
+            policy,
+            threshold_pct,
+            out,
+            runner,
+            valgrind,
+            glibc_tunables,
+            locked,
+            cache_dir,
+            json,
+        } => {
+            let bench_id: irgate_core::BenchId = id.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "--bench {id:?}: {e} (give the full id, package/bench/group/function[/case])"
+                )
+            })?;
+            let policy = load_policy(policy.as_deref())?;
+            let mut rule = policy.rule_for(&bench_id);
+            if let Some(t) = threshold_pct {
+                if !(t.is_finite() && t >= 0.0) {
+                    bail!("--threshold-pct {t}: expected a percentage of 0 or more");
+                }
+                rule.threshold_pct = t;
+            }
+            let exe = std::env::current_exe().context("cannot find the irgate executable")?;
+            let options = bisect::BisectOptions {
+                workspace,
+                good,
+                bad,
+                bench: bench_id,
+                rule,
+                template: bench::BenchOptions {
+                    out,
+                    runner,
+                    valgrind,
+                    glibc_tunables,
+                    locked,
+                    cache_dir,
+                    ..bench::BenchOptions::default()
+                },
+                step_program: vec![exe.to_string_lossy().into_owned(), "bisect-step".into()],
+            };
+            match bisect::bisect(&options) {
+                Ok(o) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&o)?);
+                    } else {
+                        print!("{}", bisect_text(&o));
+                    }
+                    Ok(if o.first_bad.is_some() { 0 } else { 2 })
+                }
+                Err(e) => {
+                    eprintln!("irgate bisect: {e}");
+                    Ok(2)
+                }
+            }
+        }
+        Cmd::BisectStep { config } => {
+            let step = bisect::StepConfig::load(&config).and_then(|c| bisect::step(&c));
+            match step {
+                Ok(s) => Ok(s.exit_code()),
+                Err(e) => {
+                    eprintln!("irgate bisect-step: {e}");
+                    Ok(128)
+                }
+            }
+        }
         Cmd::History {
             baselines,
             bench,
@@ -541,6 +613,45 @@ fn render_as(c: &Comparison, format: Format, to_file: bool, look: &Look) -> Stri
 }
 
 /// Writes `text` to `path` atomically, or to stdout when `path` is `None`.
+/// The outcome of `irgate bisect` for a person.
+fn bisect_text(o: &bisect::BisectOutcome) -> String {
+    let short = |c: &str| c.get(..10).unwrap_or(c).to_owned();
+    let pct = |v: u64| (v as f64 - o.good_value as f64) / (o.good_value.max(1) as f64) * 100.0;
+    let mut s = format!(
+        "{}: {} Ir at {} (good), {} Ir at {} (bad, {:+.2}%, {})\n",
+        render::sanitize_terminal(&o.bench),
+        o.good_value,
+        short(&o.good_commit),
+        o.bad_value,
+        short(&o.bad_commit),
+        pct(o.bad_value),
+        match o.direction {
+            irgate_core::Verdict::Improved => "improved",
+            _ => "regressed",
+        }
+    );
+    match &o.first_bad {
+        Some(first) => {
+            s.push_str(&format!(
+                "first bad commit: {first} {}\n",
+                render::sanitize_terminal(o.subject.as_deref().unwrap_or(""))
+            ));
+            if let Some(v) = o.first_bad_value {
+                s.push_str(&format!("  {v} Ir there ({:+.2}% against good)\n", pct(v)));
+            }
+        }
+        None => s.push_str(&format!(
+            "git could not name one first bad commit: {}\n",
+            render::sanitize_terminal(o.note.as_deref().unwrap_or(""))
+        )),
+    }
+    s.push_str(&format!(
+        "{} commit(s) measured, one run each\n",
+        o.measured
+    ));
+    s
+}
+
 /// Says on stderr what finishing an interrupted accept did in `dir`.
 fn report_recovery(dir: &Path, recovery: &journal::Recovery) {
     if !recovery.finished.is_empty() {

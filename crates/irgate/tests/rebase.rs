@@ -10,28 +10,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use common::{fixture_dir, fixture_runner, git_ok, require_tools, text};
+use common::{
+    copy_dir, fixture_dir, fixture_irgate as irgate, fixture_runner, git_ok, require_tools, text,
+};
 use irgate_core::{Comparison, RunVerdict, Verdict};
-
-fn target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("irgate-fixture-bench")
-}
-
-fn irgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CARGO_TARGET_DIR", target())
-        .env("IRGATE_CACHE_DIR", target().join("irgate-cache"))
-        .env_remove("IRGATE_FIXTURE_WORK")
-        .env_remove("GITHUB_SHA")
-        .output()
-        .unwrap()
-}
 
 fn bench(repo: &Path, out: &Path, extra: &[&str]) {
     let mut args = vec![
@@ -47,22 +31,6 @@ fn bench(repo: &Path, out: &Path, extra: &[&str]) {
     args.extend_from_slice(extra);
     let o = irgate(repo, &args);
     assert!(o.status.success(), "irgate bench: {}", text(&o));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if name == "target" {
-            continue;
-        }
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(&name));
-        } else {
-            std::fs::copy(e.path(), to.join(&name)).unwrap();
-        }
-    }
 }
 
 fn entry<'a>(c: &'a Comparison, suffix: &str) -> &'a irgate_core::BenchComparison {

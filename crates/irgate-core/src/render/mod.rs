@@ -11,7 +11,7 @@ mod terminal;
 pub use baselines::baseline_table;
 pub use history::{history_json, history_markdown, history_svg, history_terminal, ChartError};
 pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
-pub use terminal::{terminal, TerminalOptions};
+pub use terminal::{sanitize as sanitize_terminal, terminal, TerminalOptions};
 
 use crate::comparison::{BenchComparison, Comparison, Gate};
 

@@ -23,11 +23,18 @@ fn paint(text: &str, style: Style, color: bool) -> String {
     }
 }
 
-/// Removes control characters so a benchmark name cannot move the cursor or recolour
-/// the terminal.
-fn sanitize(s: &str) -> String {
+/// Replaces control characters, bidi controls and invisible characters with `?`, so
+/// a benchmark name cannot move the cursor, recolour the terminal or reorder and
+/// hide what is shown.
+pub fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if c.is_control() || super::markdown::is_invisible(c) {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

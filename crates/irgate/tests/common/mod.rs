@@ -193,3 +193,41 @@ pub fn fixture_runner() -> &'static str {
         path
     })
 }
+
+/// The fixture bench's build directory, kept between test runs under cargo's
+/// scratch directory for tests.
+pub fn fixture_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("irgate-fixture-bench")
+}
+
+/// `irgate <args>` in `dir`, building the fixture into [`fixture_target`] with its
+/// own irgate cache, and with the fixture's work at its default.
+pub fn fixture_irgate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("IRGATE_CACHE_DIR", fixture_target().join("irgate-cache"))
+        .env_remove("IRGATE_FIXTURE_WORK")
+        .env_remove("GITHUB_SHA")
+        .output()
+        .unwrap()
+}
+
+/// Copies the directory tree `from` to `to`, leaving out `target`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name == "target" {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
