@@ -230,8 +230,9 @@ pub struct GithubClient {
     retry: RetryPolicy,
 }
 
-enum Attempt {
-    Done(ApiResponse),
+/// What one try of a request (or a download) came to.
+enum Attempt<T = ApiResponse> {
+    Done(T),
     /// Retry after this wait (`None`: use backoff). `sent` is true when GitHub
     /// may have acted on the request.
     Retry {
@@ -356,35 +357,26 @@ impl GithubClient {
     /// `Content-Length` before reading or as soon as the stream passes the
     /// bound. Transport errors and 5xx are retried under the retry policy.
     pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
-        let start = Instant::now();
-        let mut backoff = self.retry.initial_backoff;
-        let mut attempts = 0u32;
-        let gave_up = |attempts: u32, last: String| ApiError::GaveUp {
-            method: Method::GET,
-            path: redact_query(url),
-            attempts,
-            elapsed: start.elapsed(),
-            last,
-        };
-        loop {
-            attempts += 1;
-            let remaining = self.retry.total_budget.saturating_sub(start.elapsed());
-            let last =
-                match tokio::time::timeout(remaining, self.download_once(url, max_bytes)).await {
-                    Ok(Ok(bytes)) => return Ok(bytes),
-                    Ok(Err(DownloadFailure::Fatal(e))) => return Err(e),
-                    Ok(Err(DownloadFailure::Retry(reason))) => reason,
-                    Err(_) => format!("no complete answer within {remaining:?}"),
-                };
-            if attempts > self.retry.max_retries
-                || start.elapsed() + backoff >= self.retry.total_budget
-            {
-                return Err(gave_up(attempts, last));
-            }
-            tracing::warn!(attempts, ?backoff, reason = %last, "retrying a download");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(self.retry.max_backoff);
-        }
+        let shown = redact_query(url);
+        // No per-try limit: a large download may take most of the budget.
+        self.with_retries(
+            &Method::GET,
+            &shown,
+            Idempotency::Idempotent,
+            None,
+            || async {
+                match self.download_once(url, max_bytes).await {
+                    Ok(bytes) => Attempt::Done(bytes),
+                    Err(DownloadFailure::Fatal(e)) => Attempt::Fatal(e),
+                    Err(DownloadFailure::Retry(reason)) => Attempt::Retry {
+                        wait: None,
+                        reason,
+                        maybe_done: false,
+                    },
+                }
+            },
+        )
+        .await
     }
 
     async fn download_once(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, DownloadFailure> {
@@ -450,25 +442,47 @@ impl GithubClient {
         idempotency: Idempotency,
         redirect: bool,
     ) -> Result<ApiResponse, ApiError> {
+        let per_try = Some(self.retry.request_timeout);
+        self.with_retries(&method, path, idempotency, per_try, || {
+            self.once(&method, path, body, redirect)
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it is done or fatal, under the retry policy: server-asked
+    /// waits or exponential backoff between tries, at most `max_retries` retries and
+    /// `total_budget` in all, each try within `per_try` (or what is left of the
+    /// budget). A try that may have been carried out is not repeated for a request
+    /// that creates something: that is [`ApiError::Ambiguous`].
+    async fn with_retries<T, F, Fut>(
+        &self,
+        method: &Method,
+        path: &str,
+        idempotency: Idempotency,
+        per_try: Option<Duration>,
+        mut attempt: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
         let start = Instant::now();
         let mut attempts = 0u32;
         let mut backoff = self.retry.initial_backoff;
         loop {
             attempts += 1;
             let remaining = self.retry.total_budget.saturating_sub(start.elapsed());
-            let timeout = self.retry.request_timeout.min(remaining);
-            let outcome =
-                match tokio::time::timeout(timeout, self.once(&method, path, body, redirect)).await
-                {
-                    Ok(outcome) => outcome,
-                    Err(_) => Attempt::Retry {
-                        wait: None,
-                        reason: format!("no answer within {timeout:?}"),
-                        maybe_done: true,
-                    },
-                };
+            let timeout = per_try.map_or(remaining, |t| t.min(remaining));
+            let outcome = match tokio::time::timeout(timeout, attempt()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Attempt::Retry {
+                    wait: None,
+                    reason: format!("no answer within {timeout:?}"),
+                    maybe_done: true,
+                },
+            };
             let (wait, reason) = match outcome {
-                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::Retry {
                     wait,
@@ -477,7 +491,7 @@ impl GithubClient {
                 } => {
                     if maybe_done && idempotency == Idempotency::CreatesResource {
                         return Err(ApiError::Ambiguous {
-                            method,
+                            method: method.clone(),
                             path: path.to_string(),
                             reason,
                         });

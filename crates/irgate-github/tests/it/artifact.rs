@@ -248,6 +248,27 @@ async fn a_token_that_cannot_read_artifacts_falls_back_to_the_check_run() {
     fake.assert_contract();
 }
 
+#[tokio::test]
+async fn a_storage_outage_during_the_download_is_retried() {
+    let (fake, _) = scenario(3).await;
+    {
+        let mut st = fake.st();
+        let zip = artifact_zip(SHA, &regressed(3));
+        st.add_artifact(DEFAULT_ARTIFACT_NAME, SHA, zip);
+        st.fault(
+            crate::fake_github::STORAGE_OP,
+            crate::fake_github::Fault::Status(502, vec![], json!({"message": "bad gateway"})),
+        );
+    }
+    accepts_the_three(&fake).await;
+    let st = fake.st();
+    // The redirect is asked for once; the storage twice, never with the token.
+    assert_eq!(st.count("actions/download-artifact"), 1);
+    assert_eq!(st.storage_auth, vec![None, None]);
+    drop(st);
+    fake.assert_contract();
+}
+
 /// Accepting with this artifact on the head commit is refused with a reply
 /// that says why, and nothing is committed.
 async fn refused_with(zip: Vec<u8>, source: ResultsSource) -> String {

@@ -514,6 +514,12 @@ async fn handle(
             .get("authorization")
             .map(|v| v.to_str().unwrap_or("<not text>").to_string());
         s.storage_auth.push(auth);
+        if let Some(Fault::Status(code, _, body)) =
+            s.faults.get_mut(STORAGE_OP).and_then(VecDeque::pop_front)
+        {
+            let code = StatusCode::from_u16(code).unwrap();
+            return (code, body.to_string()).into_response();
+        }
         if uri.query() != Some(STORAGE_SIGNATURE) {
             return (StatusCode::FORBIDDEN, "bad signature").into_response();
         }
@@ -578,6 +584,10 @@ async fn handle(
         None => resp,
     }
 }
+
+/// The name under which faults for the artifact storage are queued (it is not an
+/// operation of the REST contract); only [`Fault::Status`] applies there.
+pub const STORAGE_OP: &str = "artifact-storage";
 
 /// Where the fake's artifact storage lives, and the signature its links carry.
 const STORAGE_PREFIX: &str = "/_storage/artifact-";
