@@ -159,15 +159,7 @@ fn run(cli: Cli) -> Result<u8> {
             extra,
         } => {
             let extra = penv::parse_extras(&extra).context("bad --extra")?;
-            if let Some(r) = &runner {
-                if bench::runner::version_line(r).is_none() {
-                    bail!(
-                        "--runner {}: cannot run `{} --version`; give the runner the benchmarks use",
-                        r.display(),
-                        r.display()
-                    );
-                }
-            }
+            let given_runner = runner.clone();
             let options = CaptureOptions {
                 valgrind,
                 runner,
@@ -180,6 +172,15 @@ fn run(cli: Cli) -> Result<u8> {
                 Some(t) => penv::capture_with_tunables(&options, t),
                 None => penv::capture(&options),
             };
+            // The capture asked the runner for its version once; no answer means
+            // it does not run.
+            if let (Some(r), None) = (&given_runner, &env.runner) {
+                bail!(
+                    "--runner {}: cannot run `{} --version`; give the runner the benchmarks use",
+                    r.display(),
+                    r.display()
+                );
+            }
             env.extra = extra;
             let mut text = serde_json::to_string_pretty(&env)?;
             text.push('\n');
