@@ -11,7 +11,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    copy_dir, fixture_dir, fixture_irgate as irgate, fixture_runner, git_ok, require_tools, text,
+    commit_fixture_work, fixture_irgate as irgate, fixture_repo, fixture_runner, git_ok,
+    require_tools, text,
 };
 
 const SCALED: &str = "irgate-fixture-bench/fixture/compute/scaled";
@@ -27,23 +28,10 @@ fn commit_note(repo: &Path, n: usize) -> String {
 fn bisect_names_the_commit_that_moved_the_count() {
     require_tools();
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    copy_dir(&fixture_dir(), &repo);
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "."]);
-    git_ok(&repo, &["commit", "-qm", "start"]);
-    let good = git_ok(&repo, &["rev-parse", "HEAD"]);
+    let (repo, good) = fixture_repo(tmp.path(), "start");
     commit_note(&repo, 1);
     // The culprit: 4% more work in compute/scaled.
-    let lib = repo.join("src/lib.rs");
-    let src = std::fs::read_to_string(&lib).unwrap();
-    assert!(
-        src.contains("None => \"10000\""),
-        "the fixture's default work moved"
-    );
-    std::fs::write(&lib, src.replace("None => \"10000\"", "None => \"10400\"")).unwrap();
-    git_ok(&repo, &["commit", "-qam", "more work"]);
-    let culprit = git_ok(&repo, &["rev-parse", "HEAD"]);
+    let culprit = commit_fixture_work(&repo, 10_400, "more work");
     for n in 2..5 {
         commit_note(&repo, n);
     }

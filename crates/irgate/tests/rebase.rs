@@ -13,7 +13,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    copy_dir, fixture_dir, fixture_irgate as irgate, fixture_runner, git_ok, require_tools, text,
+    commit_fixture_work, fixture_irgate as irgate, fixture_repo, fixture_runner, git_ok,
+    require_tools, text,
 };
 use irgate_core::{Comparison, RunVerdict, Verdict};
 
@@ -44,12 +45,7 @@ fn entry<'a>(c: &'a Comparison, suffix: &str) -> &'a irgate_core::BenchCompariso
 fn rebase_on_drift_splits_a_tunables_change_from_a_code_change() {
     require_tools();
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    copy_dir(&fixture_dir(), &repo);
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "."]);
-    git_ok(&repo, &["commit", "-qm", "base"]);
-    let base = git_ok(&repo, &["rev-parse", "HEAD"]);
+    let (repo, base) = fixture_repo(tmp.path(), "base");
 
     // Baselines of the base commit, pinned as usual.
     let runs = tmp.path().join("runs");
@@ -72,14 +68,7 @@ fn rebase_on_drift_splits_a_tunables_change_from_a_code_change() {
     assert!(o.status.success(), "{}", text(&o));
 
     // The head: 3% more work in compute/scaled, run with GLIBC_TUNABLES unset.
-    let lib = repo.join("src/lib.rs");
-    let src = std::fs::read_to_string(&lib).unwrap();
-    assert!(
-        src.contains("None => \"10000\""),
-        "the fixture's default work moved"
-    );
-    std::fs::write(&lib, src.replace("None => \"10000\"", "None => \"10300\"")).unwrap();
-    git_ok(&repo, &["commit", "-qam", "head: 3% more work"]);
+    commit_fixture_work(&repo, 10_300, "head: 3% more work");
     let head_run = runs.join("head");
     bench(&repo, &head_run, &["--glibc-tunables", ""]);
 

@@ -231,3 +231,33 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A copy of the fixture bench crate in `dir/repo`, a git repository of its own
+/// with one commit, `subject`; the repository and that commit.
+pub fn fixture_repo(dir: &Path, subject: &str) -> (PathBuf, String) {
+    let repo = dir.join("repo");
+    copy_dir(&fixture_dir(), &repo);
+    git_ok(&repo, &["init", "-q"]);
+    git_ok(&repo, &["add", "."]);
+    git_ok(&repo, &["commit", "-qm", subject]);
+    let head = git_ok(&repo, &["rev-parse", "HEAD"]);
+    (repo, head)
+}
+
+/// Edits the fixture's default work (iterations of `compute/scaled`) from 10,000 to
+/// `work` in `repo` and commits it as `subject`; the new commit.
+pub fn commit_fixture_work(repo: &Path, work: u32, subject: &str) -> String {
+    let lib = repo.join("src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    assert!(
+        src.contains("None => \"10000\""),
+        "the fixture's default work moved"
+    );
+    std::fs::write(
+        &lib,
+        src.replace("None => \"10000\"", &format!("None => \"{work}\"")),
+    )
+    .unwrap();
+    git_ok(repo, &["commit", "-qam", subject]);
+    git_ok(repo, &["rev-parse", "HEAD"])
+}
