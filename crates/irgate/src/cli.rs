@@ -136,7 +136,7 @@ pub(crate) enum Cmd {
         #[arg(long, value_name = "NAME")]
         metric: Vec<String>,
     },
-    /// Inspect the committed baselines.
+    /// Inspect the committed baselines, or finish an interrupted accept.
     Baseline {
         #[command(subcommand)]
         command: BaselineCmd,
