@@ -42,7 +42,14 @@ pub fn find_command(body: &str) -> Option<Command> {
             std::borrow::Cow::Borrowed(raw)
         };
         let line: &str = &shown;
-        let trimmed = line.trim_start();
+        // A removed comment leaves a HIDDEN mark: it joins nothing into a command
+        // (`/<!-- -->irgate` is not `/irgate`), and before the first word it is
+        // no indentation.
+        let trimmed = line.trim_start_matches(|c: char| c.is_whitespace() || c == HIDDEN);
+        let lead: String = line[..line.len() - trimmed.len()]
+            .chars()
+            .filter(|c| *c != HIDDEN)
+            .collect();
         if trimmed.starts_with("```") {
             fence = Some("```");
             continue;
@@ -51,7 +58,7 @@ pub fn find_command(body: &str) -> Option<Command> {
             fence = Some("~~~");
             continue;
         }
-        let indent = line.len() - trimmed.len();
+        let indent = lead.len();
         if trimmed.is_empty() {
             in_quote = false;
             continue;
@@ -62,7 +69,7 @@ pub fn find_command(body: &str) -> Option<Command> {
             in_quote = true;
             continue;
         }
-        if line.starts_with('\t') || indent >= 4 {
+        if lead.starts_with('\t') || indent >= 4 {
             continue;
         }
         let Some(rest) = trimmed.strip_prefix(COMMAND) else {
@@ -71,7 +78,9 @@ pub fn find_command(body: &str) -> Option<Command> {
         if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
             continue;
         }
-        let reason = rest.trim();
+        // The reason as shown: without what the comments hid.
+        let reason: String = rest.chars().filter(|c| *c != HIDDEN).collect();
+        let reason = reason.trim();
         return Some(if reason.is_empty() {
             Command::AcceptWithoutReason
         } else {
@@ -83,7 +92,12 @@ pub fn find_command(body: &str) -> Option<Command> {
     None
 }
 
-/// The text of `line` that is shown, with `<!-- ... -->` spans removed, and
+/// What stands where an HTML comment was removed from a line: a character no
+/// command or reason is made of, so the text on its two sides is not joined.
+const HIDDEN: char = '\0';
+
+/// The text of `line` that is shown, with `<!-- ... -->` spans replaced by
+/// [`HIDDEN`], and
 /// whether a comment is still open at its end. `in_comment`: the line starts
 /// inside a comment opened on an earlier line.
 fn without_html_comments(line: &str, mut in_comment: bool) -> (String, bool) {
@@ -102,6 +116,7 @@ fn without_html_comments(line: &str, mut in_comment: bool) -> (String, bool) {
         match rest.find("<!--") {
             Some(start) => {
                 shown.push_str(&rest[..start]);
+                shown.push(HIDDEN);
                 rest = &rest[start + "<!--".len()..];
                 // `<!-->` and `<!--->` are complete (empty) comments in HTML.
                 if let Some(after) = rest.strip_prefix('>').or_else(|| rest.strip_prefix("->")) {
@@ -121,6 +136,32 @@ fn without_html_comments(line: &str, mut in_comment: bool) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_joins_nothing_into_a_command() {
+        // Found by the fuzzer: GitHub shows `/<!-->irgate`, never `/irgate`.
+        assert_eq!(find_command("LGTM\n\n  /<!-->irgate accept  ok  \n"), None);
+        assert_eq!(find_command("/irgate<!-- -->accept ok"), None);
+        assert_eq!(find_command("/irgate accept<!-- -->ok"), None);
+        // A comment before the command hides nothing of it, and is no indentation.
+        assert_eq!(
+            find_command("<!--a--><!--b--><!--c--><!--d-->/irgate accept ok"),
+            Some(Command::Accept {
+                reason: "ok".into()
+            })
+        );
+        // The reason is what is shown.
+        assert_eq!(
+            find_command("/irgate accept fix<!-- hidden --> more"),
+            Some(Command::Accept {
+                reason: "fix more".into()
+            })
+        );
+        assert_eq!(
+            find_command("/irgate accept <!-- nothing shown -->"),
+            Some(Command::AcceptWithoutReason)
+        );
+    }
 
     #[test]
     fn command_parsing() {
