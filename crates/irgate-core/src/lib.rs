@@ -12,6 +12,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod callgrind;
 pub mod compare;
 pub mod comparison;
 pub mod creep;
