@@ -22,6 +22,7 @@ pub mod history;
 pub mod init;
 pub mod model;
 pub mod policy;
+pub mod profile;
 pub mod read;
 pub mod render;
 pub mod scope;

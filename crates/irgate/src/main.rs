@@ -250,6 +250,7 @@ fn run(cli: Cli) -> Result<u8> {
                     only: scope.only.as_ref(),
                     provenance: &provenance,
                     metrics: &metrics,
+                    profiles: None,
                 },
             )?;
             for p in written {
