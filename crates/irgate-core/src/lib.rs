@@ -27,6 +27,7 @@ pub mod read;
 pub mod render;
 pub mod scope;
 pub mod source;
+pub mod why;
 
 pub use baseline::{Baseline, BaselineEntry, BaselineError, BaselineSet, Provenance};
 pub use compare::{compare, compare_in_scope, CompareError};
