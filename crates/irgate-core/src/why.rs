@@ -125,6 +125,24 @@ impl Why {
 /// (a result read from a stream, or a run without the outputs).
 pub type RunProfile = Option<Result<Profile, CallgrindError>>;
 
+/// The Callgrind outputs Gungraun wrote beside `summary_file` (a benchmark's
+/// `summary.json`), read as one profile: `None` when `summary_file` is not a
+/// `summary.json` (a stream) or no `callgrind.*.out` is beside it.
+pub fn run_profile_beside(summary_file: &std::path::Path) -> RunProfile {
+    if summary_file.file_name().is_none_or(|n| n != "summary.json") {
+        return None;
+    }
+    let dir = summary_file.parent()?;
+    let outputs = match crate::callgrind::outputs_in(dir) {
+        Ok(o) => o,
+        Err(e) => return Some(Err(e)),
+    };
+    if outputs.is_empty() {
+        return None;
+    }
+    Some(Profile::read_files(&outputs))
+}
+
 /// Adds a [`Why`] to every regressed and improved benchmark of `comparison`, from
 /// the profiles stored with `baselines` and the run's (`run_profile` is asked only
 /// for those benchmarks). A profile file that cannot be read adds one note to the

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
-use irgate_core::render::{escape_markdown, markdown, MarkdownOptions};
+use irgate_core::render::{escape_markdown, markdown, why_plain_lines, MarkdownOptions};
 use irgate_core::source::definition_line;
 use irgate_core::{Comparison, Gate, Verdict};
 
@@ -104,11 +104,17 @@ pub fn annotations(c: &Comparison, sources: &Sources) -> Vec<Annotation> {
             (Some(old), Some(new), None) => format!("{} {old} → {new}", b.metric),
             _ => b.metric.clone(),
         };
-        let message = format!(
+        let mut message = format!(
             "{} regressed: {change}; the threshold is {}% (changes under {} are ignored).\n\
              If this is intended, a maintainer can comment `/irgate accept <reason>`.",
             b.id, b.threshold_pct, b.floor
         );
+        // Which functions moved (plain text: annotations are not markdown, and every
+        // name is cleaned of control and invisible characters).
+        for line in why_plain_lines(b) {
+            message.push('\n');
+            message.push_str(&line);
+        }
         out.push(Annotation::failure(
             file,
             line,

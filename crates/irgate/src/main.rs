@@ -9,6 +9,7 @@ mod github;
 
 use cli::{BaselineCmd, Cli, Cmd, ColorArg, Inputs, Look};
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +23,10 @@ use irgate_core::history::{baselines_at, read_history, HistoryOptions};
 use irgate_core::init;
 use irgate_core::policy::PolicySource;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
-use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
+use irgate_core::why;
+use irgate_core::{
+    compare_in_scope, BenchId, Comparison, Environment, Policy, ReadOptions, Run, Scope,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -230,12 +234,18 @@ fn run(cli: Cli) -> Result<u8> {
             commit,
             accepted_by,
             metric,
+            profile_top,
         } => {
             if reason.trim().is_empty() {
                 bail!("--reason must say why the new numbers are right");
             }
             let scope = Scope::new(&only, false).context("bad --only glob")?;
-            let run = read_run(&inputs).map_err(|(e, _)| e)?;
+            let (run, files) = read_run(&inputs).map_err(|(e, _)| e)?;
+            let profiles = if profile_top > 0 {
+                Some(run_profiles(&run, &files, profile_top)?)
+            } else {
+                None
+            };
             let commit = commit
                 .as_deref()
                 .map(baseline::resolve_commit)
@@ -250,7 +260,7 @@ fn run(cli: Cli) -> Result<u8> {
                     only: scope.only.as_ref(),
                     provenance: &provenance,
                     metrics: &metrics,
-                    profiles: None,
+                    profiles: profiles.as_ref(),
                 },
             )?;
             for p in written {
@@ -393,7 +403,11 @@ fn shards_agree(results: &[PathBuf], first: &Path, env: &Environment) -> Result<
     Ok(())
 }
 
-fn read_run(inputs: &Inputs) -> Judged<Run> {
+/// The run, and the file each benchmark was read from (its `summary.json`, beside
+/// which Gungraun leaves the Callgrind outputs).
+type RunWithFiles = (Run, BTreeMap<BenchId, PathBuf>);
+
+fn read_run(inputs: &Inputs) -> Judged<RunWithFiles> {
     let recorded = inputs
         .env
         .clone()
@@ -432,14 +446,50 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
             None,
         ));
     }
-    irgate_core::read_paths(&results, environment.clone(), &options)
-        .map_err(|e| (e.into(), Some(Box::new(environment))))
+    let read = irgate_core::read_results(&results, &options)
+        .map_err(|e| (e.into(), Some(Box::new(environment.clone()))))?;
+    let mut files = BTreeMap::new();
+    let mut run = Run {
+        environment,
+        ..Run::default()
+    };
+    for r in read {
+        files.insert(r.id.clone(), r.file);
+        run.benchmarks.insert(r.id, r.result);
+    }
+    Ok((run, files))
+}
+
+/// The per-function profiles of every benchmark of `run` that has Callgrind outputs
+/// beside its summary, for `irgate accept`. An output that cannot be read fails the
+/// accept (naming the file and line): a profile is never stored from half a file.
+fn run_profiles(
+    run: &Run,
+    files: &BTreeMap<BenchId, PathBuf>,
+    top: usize,
+) -> Result<baseline::RunProfiles> {
+    let mut by_bench = BTreeMap::new();
+    for id in run.benchmarks.keys() {
+        let Some(file) = files.get(id) else { continue };
+        match why::run_profile_beside(file) {
+            None => {}
+            Some(Ok(p)) => {
+                by_bench.insert(id.clone(), p);
+            }
+            Some(Err(e)) => {
+                return Err(anyhow::anyhow!(e).context(format!(
+                    "cannot store the profile of {id} (pass --profile-top 0 to accept without profiles)"
+                )))
+            }
+        }
+    }
+    Ok(baseline::RunProfiles { top, by_bench })
 }
 
 fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Comparison> {
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
-    let mut run = read_run(inputs)?;
+    let (mut run, files) = read_run(inputs)?;
     let current = run.environment.clone();
     let env = || Some(Box::new(current.clone()));
     let mut c = compare_in_scope(&mut run, &mut baselines, &policy, scope)
@@ -450,6 +500,9 @@ fn judge(inputs: &Inputs, policy: Option<&Path>, scope: &Scope) -> Judged<Compar
             .map_err(|e| (anyhow::anyhow!("creep anchor: {e}"), env()))?;
         irgate_core::creep::apply(&mut c, &anchor, &sha, creep, policy.on_creep);
     }
+    why::explain(&mut c, &baselines, |id| {
+        files.get(id).and_then(|f| why::run_profile_beside(f))
+    });
     Ok(c)
 }
 
