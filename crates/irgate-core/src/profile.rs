@@ -6,10 +6,12 @@
 //! schema_version = 1
 //! package = "scarab-plugins"
 //! bench = "ir"
+//! benchmark_count = 84     # and functions_listed: a file cut short is refused
 //!
 //! [benchmarks."dispatch/on_output/plain"]
 //! total = 21314            # the benchmark's Ir; equal to the baseline's when fresh
 //! functions_seen = 412     # functions with any cost in the accepted run
+//! functions_listed = 41
 //! self_cutoff = 118        # every function left out had self Ir <= this
 //! inclusive_cutoff = 690   # ... and inclusive Ir <= this
 //!
@@ -226,7 +228,7 @@ impl ProfileFile {
             path: path.to_owned(),
             message,
         };
-        let f: ProfileFile = toml::from_str(text).map_err(|e| {
+        let raw: OnDisk = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ProfileError::Parse {
                 path: path.to_owned(),
@@ -235,12 +237,42 @@ impl ProfileFile {
                 message: e.message().to_owned(),
             }
         })?;
-        if f.schema_version != PROFILE_SCHEMA_VERSION {
+        if raw.schema_version != PROFILE_SCHEMA_VERSION {
             return Err(invalid(format!(
                 "profile schema version {} is not supported (this irgate reads version {PROFILE_SCHEMA_VERSION})",
-                f.schema_version
+                raw.schema_version
             )));
         }
+        // The counts written first catch a file cut short at a line boundary, which
+        // is still valid TOML.
+        if raw.benchmark_count != raw.benchmarks.len() {
+            return Err(invalid(format!(
+                "`benchmark_count` is {} but the file holds {} benchmarks (truncated?)",
+                raw.benchmark_count,
+                raw.benchmarks.len()
+            )));
+        }
+        if let Some((bench, p)) = raw
+            .benchmarks
+            .iter()
+            .find(|(_, p)| p.functions_listed != p.profile.functions.len())
+        {
+            return Err(invalid(format!(
+                "benchmark {bench:?}: `functions_listed` is {} but {} functions are listed (truncated?)",
+                p.functions_listed,
+                p.profile.functions.len()
+            )));
+        }
+        let f = ProfileFile {
+            schema_version: raw.schema_version,
+            package: raw.package,
+            bench: raw.bench,
+            benchmarks: raw
+                .benchmarks
+                .into_iter()
+                .map(|(k, v)| (k, v.profile))
+                .collect(),
+        };
         let expected = Self::relative_path(&f.suite());
         if !path.ends_with(&expected) {
             return Err(invalid(format!(
@@ -295,21 +327,22 @@ impl ProfileFile {
             "# Per-function profiles of {}/{}, written by `irgate accept` beside {}.toml.\n\
              # The top functions by self and by inclusive Ir of each benchmark: see\n\
              # docs/BENCHMARK_GUIDE.md (\"Which functions moved\").\n\
-             schema_version = {}\npackage = {}\nbench = {}\n",
+             schema_version = {}\npackage = {}\nbench = {}\nbenchmark_count = {}\n",
             self.package,
             self.bench,
             self.bench,
             self.schema_version,
             toml_string(&self.package),
-            toml_string(&self.bench)
+            toml_string(&self.bench),
+            self.benchmarks.len()
         );
         for (key, p) in &self.benchmarks {
             let k = toml_string(key);
             // Writing into a String cannot fail.
             let _ = write!(
                 out,
-                "\n[benchmarks.{k}]\ntotal = {}\nfunctions_seen = {}\nself_cutoff = {}\ninclusive_cutoff = {}\n\n[benchmarks.{k}.functions]\n",
-                p.total, p.functions_seen, p.self_cutoff, p.inclusive_cutoff
+                "\n[benchmarks.{k}]\ntotal = {}\nfunctions_seen = {}\nfunctions_listed = {}\nself_cutoff = {}\ninclusive_cutoff = {}\n\n[benchmarks.{k}.functions]\n",
+                p.total, p.functions_seen, p.functions.len(), p.self_cutoff, p.inclusive_cutoff
             );
             for (name, c) in &p.functions {
                 let _ = writeln!(
@@ -349,6 +382,26 @@ pub fn toml_string(s: &str) -> String {
 /// Zero-width and bidirectional formatting characters.
 pub fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
+}
+
+/// The file as written: [`ProfileFile`] with the counts that make truncation
+/// visible (`benchmark_count`, and `functions_listed` per benchmark).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnDisk {
+    schema_version: u32,
+    package: String,
+    bench: String,
+    benchmark_count: usize,
+    benchmarks: BTreeMap<String, StoredOnDisk>,
+}
+
+/// One benchmark of [`OnDisk`].
+#[derive(Deserialize)]
+struct StoredOnDisk {
+    functions_listed: usize,
+    #[serde(flatten)]
+    profile: StoredProfile,
 }
 
 /// What the baseline directory holds as the profile of one suite.
@@ -426,6 +479,10 @@ mod tests {
             "{text}"
         );
 
+        let at_a_line: Vec<&str> = text.lines().collect();
+        let cut = at_a_line[..at_a_line.len() - 1].join("\n");
+        let e = ProfileFile::parse(path, &cut).unwrap_err().to_string();
+        assert!(e.contains("`functions_listed` is 2 but 1 functions"), "{e}");
         let truncated = &text[..text.len() - 8];
         let e = ProfileFile::parse(path, truncated).unwrap_err().to_string();
         assert!(e.starts_with("baselines/pkg/ir.profile.toml:"), "{e}");

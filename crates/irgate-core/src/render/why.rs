@@ -276,6 +276,20 @@ mod tests {
     }
 
     #[test]
+    fn the_why_round_trips_through_json_and_older_documents_still_read() {
+        let movers = vec![mover("malloc", MoverKind::New, 600, 1000)];
+        let c = comparison(regressed(Some(explained(movers))));
+        let json = c.to_json();
+        assert!(json.contains("\"why\": {"), "{json}");
+        assert_eq!(Comparison::from_json(&json).unwrap(), c);
+        // A document without the field (written before it existed) reads as before.
+        let old = comparison(regressed(None));
+        let text = old.to_json();
+        assert!(!text.contains("\"why\""), "{text}");
+        assert_eq!(Comparison::from_json(&text).unwrap(), old);
+    }
+
+    #[test]
     fn an_unexplained_why_says_so_and_lists_no_function() {
         let why = Why {
             status: WhyStatus::StaleProfile,
