@@ -39,6 +39,8 @@ pub enum WhyStatus {
     UnreadableRunProfile,
     /// The run's Callgrind outputs do not add up to the benchmark's current Ir.
     RunProfileMismatch,
+    /// The benchmark is gated on another metric than Ir, which profiles hold.
+    OtherMetric,
 }
 
 /// What happened to a function between the stored profile and the run.
@@ -194,6 +196,15 @@ fn explain_one(b: &BenchComparison, stored: &StoredProfile, run: RunProfile) -> 
             "the benchmark has no baseline and current value to compare".into(),
         );
     };
+    if b.metric != crate::model::Metrics::IR {
+        return Why::not_explained(
+            WhyStatus::OtherMetric,
+            format!(
+                "profiles hold Ir, and this benchmark is gated on {}",
+                b.metric
+            ),
+        );
+    }
     if stored.total != baseline {
         return Why::not_explained(
             WhyStatus::StaleProfile,
@@ -440,6 +451,12 @@ mod tests {
         assert_eq!(stale.status, WhyStatus::StaleProfile);
         assert!(stale.self_movers.is_empty());
         assert!(stale.message.contains("stale"), "{}", stale.message);
+
+        let mut dr = entry(100, 200);
+        dr.metric = "Dr".into();
+        let other = explain_one(&dr, &stored, Some(Ok(prof(&[("main", 200, 200)]))));
+        assert_eq!(other.status, WhyStatus::OtherMetric);
+        assert!(other.self_movers.is_empty());
 
         let none = explain_one(&entry(100, 200), &stored, None);
         assert_eq!(none.status, WhyStatus::NoRunProfile);
