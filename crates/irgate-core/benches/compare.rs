@@ -96,6 +96,7 @@ fn write_pipeline_inputs(dir: &std::path::Path) {
             only: None,
             provenance: &Provenance::default(),
             metrics: &irgate_core::baseline::default_metrics(),
+            profiles: None,
         },
     )
     .unwrap();

@@ -3,8 +3,10 @@
 //! ```text
 //! baselines/
 //!   <package>/
-//!     <bench>.toml      one suite: environment, then benchmarks (sorted), each with
-//!                       its numbers and its own provenance
+//!     <bench>.toml          one suite: environment, then benchmarks (sorted), each
+//!                           with its numbers and its own provenance
+//!     <bench>.profile.toml  the suite's per-function profiles (crate::profile);
+//!                           never read as a baseline
 //! ```
 //!
 //! A file looks like this (schema_version 2; keys sorted, counts as integers, so a pull
@@ -68,7 +70,9 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::callgrind::Profile;
 use crate::model::{BenchId, Environment, Metrics, Run, SuiteId};
+use crate::profile::{ProfileError, ProfileFile, StoredProfile, StoredProfiles, PROFILE_SUFFIX};
 use crate::source::line_col;
 
 /// Version of the baseline file format that `accept` writes.
@@ -616,11 +620,15 @@ impl Baseline {
     }
 }
 
-/// All baselines of a directory, by suite.
+/// All baselines of a directory, by suite, with the profile files beside them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaselineSet {
     /// The baselines by suite.
     pub suites: BTreeMap<SuiteId, Baseline>,
+    /// The profile files (`<package>/<bench>.profile.toml`) by suite, as read: a file
+    /// that cannot be used is kept as [`StoredProfiles::Unreadable`], so that a
+    /// comparison judges on totals and says why it cannot explain.
+    pub profiles: BTreeMap<SuiteId, StoredProfiles>,
 }
 
 impl BaselineSet {
@@ -648,12 +656,18 @@ impl BaselineSet {
     }
 
     /// Parses each `(relative path, text)` and puts it in the set, replacing
-    /// the suite's earlier baseline.
+    /// the suite's earlier baseline. A `*.profile.toml` is a profile file, never a
+    /// baseline: it goes to [`BaselineSet::profiles`], and a bad one is kept as
+    /// unreadable rather than failing the set.
     fn insert_texts<'a>(
         &mut self,
         files: impl IntoIterator<Item = (&'a Path, &'a str)>,
     ) -> Result<(), BaselineError> {
         for (path, text) in files {
+            if ProfileFile::is_profile_path(path) {
+                self.insert_profile(path, ProfileFile::parse(path, text));
+                continue;
+            }
             let b = Baseline::parse(path, text)?;
             let expected = Baseline::relative_path(&b.suite());
             if !path.ends_with(&expected) {
@@ -669,6 +683,22 @@ impl BaselineSet {
             self.suites.insert(b.suite(), b);
         }
         Ok(())
+    }
+
+    /// Records the profile file read from `path` (or why it could not be used) under
+    /// the suite its path names.
+    fn insert_profile(&mut self, path: &Path, read: Result<ProfileFile, ProfileError>) {
+        let suite = suite_of_profile_path(path);
+        let entry = match read {
+            Ok(f) => StoredProfiles::Loaded(f),
+            Err(e) => StoredProfiles::Unreadable(e),
+        };
+        self.profiles.insert(suite, entry);
+    }
+
+    /// The stored profile of a suite, when a profile file was read for it.
+    pub fn profile_file(&self, suite: &SuiteId) -> Option<&StoredProfiles> {
+        self.profiles.get(suite)
     }
 
     /// Every benchmark id in the set with its metrics.
@@ -701,12 +731,31 @@ pub fn load_dir(dir: &Path) -> Result<BaselineSet, BaselineError> {
     Ok(set)
 }
 
+/// The suite a profile file's path names: `<package>/<bench>.profile.toml`.
+fn suite_of_profile_path(path: &Path) -> SuiteId {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let bench = name
+        .strip_suffix(PROFILE_SUFFIX)
+        .unwrap_or(&name)
+        .to_owned();
+    let package = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    SuiteId { package, bench }
+}
+
 fn load_dir_allow_empty(dir: &Path) -> Result<BaselineSet, BaselineError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| BaselineError::Io { path, source }
     };
     let mut texts: Vec<(PathBuf, String)> = Vec::new();
+    let mut profile_errors: Vec<ProfileError> = Vec::new();
     if dir.exists() {
         let mut pkgs: Vec<_> = std::fs::read_dir(dir)
             .map_err(io(dir))?
@@ -725,14 +774,30 @@ fn load_dir_allow_empty(dir: &Path) -> Result<BaselineSet, BaselineError> {
             files.sort_by_key(|e| e.file_name());
             for f in files {
                 let p = f.path();
-                if p.extension().is_some_and(|e| e == "toml") {
+                if ProfileFile::is_profile_path(&p) {
+                    // A profile that cannot be read leaves the baselines usable.
+                    match std::fs::read_to_string(&p) {
+                        Ok(text) => texts.push((p, text)),
+                        Err(e) => profile_errors.push(ProfileError::Invalid {
+                            path: p,
+                            message: format!("cannot read: {e}"),
+                        }),
+                    }
+                } else if p.extension().is_some_and(|e| e == "toml") {
                     let text = std::fs::read_to_string(&p).map_err(io(&p))?;
                     texts.push((p, text));
                 }
             }
         }
     }
-    BaselineSet::from_texts(texts.iter().map(|(p, t)| (p.as_path(), t.as_str())))
+    let mut set = BaselineSet::from_texts(texts.iter().map(|(p, t)| (p.as_path(), t.as_str())))?;
+    for e in profile_errors {
+        let path = match &e {
+            ProfileError::Parse { path, .. } | ProfileError::Invalid { path, .. } => path.clone(),
+        };
+        set.insert_profile(&path, Err(e));
+    }
+    Ok(set)
 }
 
 /// What to accept and how.
@@ -744,6 +809,19 @@ pub struct AcceptOptions<'a> {
     pub provenance: &'a Provenance,
     /// Which metrics to store (Ir is always stored).
     pub metrics: &'a [String],
+    /// The run's per-function profiles, to store beside the baselines
+    /// (`<bench>.profile.toml`); `None` writes no profile file (the bot, which has
+    /// the comparison but not the Callgrind outputs).
+    pub profiles: Option<&'a RunProfiles>,
+}
+
+/// The per-function profiles of a run, for [`plan_profiles`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunProfiles {
+    /// How many functions by self and by inclusive Ir to store per benchmark.
+    pub top: usize,
+    /// The profile of each benchmark that has one.
+    pub by_bench: BTreeMap<BenchId, Profile>,
 }
 
 /// A baseline file to write: its path relative to the baseline directory and contents.
@@ -846,6 +924,57 @@ pub fn plan_accept(
             relative_path: rel,
             contents: b.to_toml()?,
             accepted,
+        });
+    }
+    if let Some(profiles) = options.profiles {
+        let more = plan_profiles(existing, &out, profiles)?;
+        out.extend(more);
+    }
+    Ok(out)
+}
+
+/// The profile files that go with the planned baseline files `planned` (from
+/// [`plan_accept`]): for each suite, the stored profile file with the accepted
+/// benchmarks' profiles replaced by the run's (or dropped when the run has none for
+/// it), other benchmarks' kept, and benchmarks gone from the new baseline dropped.
+/// A suite whose profile file would list no benchmark gets none. The planned
+/// profile files list no `accepted` ids (their baseline files do).
+pub fn plan_profiles(
+    existing: &BaselineSet,
+    planned: &[PlannedFile],
+    profiles: &RunProfiles,
+) -> Result<Vec<PlannedFile>, BaselineError> {
+    let mut out = Vec::new();
+    for f in planned {
+        if ProfileFile::is_profile_path(&f.relative_path) {
+            continue;
+        }
+        let b = Baseline::parse(&f.relative_path, &f.contents)?;
+        let suite = b.suite();
+        let mut file = match existing.profiles.get(&suite) {
+            Some(StoredProfiles::Loaded(p)) => p.clone(),
+            _ => ProfileFile::new(&suite),
+        };
+        file.benchmarks.retain(|k, _| b.benchmarks.contains_key(k));
+        for id in &f.accepted {
+            let key = id.key_in_suite();
+            match profiles.by_bench.get(id) {
+                Some(p) => {
+                    file.benchmarks
+                        .insert(key, StoredProfile::from_profile(p, profiles.top));
+                }
+                None => {
+                    file.benchmarks.remove(&key);
+                }
+            }
+        }
+        if file.benchmarks.is_empty() {
+            continue;
+        }
+        out.push(PlannedFile {
+            relative_path: ProfileFile::relative_path(&suite),
+            contents: file.to_toml(),
+            accepted: Vec::new(),
         });
     }
     Ok(out)
@@ -962,6 +1091,171 @@ mod tests {
         misplaced.relative_path = PathBuf::from("pkg/c.toml");
         let err = set.with_planned(&[misplaced]).unwrap_err();
         assert!(err.to_string().contains("must live at"), "{err}");
+    }
+
+    fn run_of(ids: &[(&str, u64)]) -> Run {
+        let mut run = Run::default();
+        for (id, ir) in ids {
+            let mut m = Metrics::default();
+            m.insert(Metrics::IR, *ir);
+            run.benchmarks.insert(
+                id.parse().unwrap(),
+                crate::model::BenchResult {
+                    metrics: m,
+                    source_file: None,
+                },
+            );
+        }
+        run
+    }
+
+    fn cg_profile(total: u64) -> Profile {
+        let mut p = Profile {
+            total_ir: total,
+            ..Profile::default()
+        };
+        p.functions.insert(
+            "main".into(),
+            crate::callgrind::FunctionCost {
+                self_ir: total,
+                inclusive_ir: total,
+            },
+        );
+        p
+    }
+
+    #[test]
+    fn accept_writes_profiles_that_load_dir_does_not_read_as_baselines() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_of(&[("pkg/ir/g/a", 100), ("pkg/ir/g/b", 200)]);
+        let profiles = RunProfiles {
+            top: 30,
+            by_bench: BTreeMap::from([("pkg/ir/g/a".parse().unwrap(), cg_profile(100))]),
+        };
+        let provenance = Provenance::default();
+        let metrics = default_metrics();
+        let options = AcceptOptions {
+            only: None,
+            provenance: &provenance,
+            metrics: &metrics,
+            profiles: Some(&profiles),
+        };
+        let plan = plan_accept(&BaselineSet::default(), &run, &options).unwrap();
+        let paths: Vec<_> = plan.iter().map(|f| f.relative_path.clone()).collect();
+        assert_eq!(
+            paths,
+            [
+                PathBuf::from("pkg/ir.toml"),
+                PathBuf::from("pkg/ir.profile.toml")
+            ]
+        );
+        // Only the baseline file counts the accepted benchmarks.
+        assert_eq!(plan[1].accepted, Vec::<BenchId>::new());
+        accept(dir.path(), &run, &options).unwrap();
+
+        let set = load_dir(dir.path()).unwrap();
+        assert_eq!(set.suites.len(), 1, "the profile file is no baseline");
+        assert_eq!(set.len(), 2);
+        let suite = SuiteId {
+            package: "pkg".into(),
+            bench: "ir".into(),
+        };
+        let Some(StoredProfiles::Loaded(f)) = set.profile_file(&suite) else {
+            panic!("{:?}", set.profiles)
+        };
+        assert_eq!(f.benchmarks.keys().collect::<Vec<_>>(), ["g/a"]);
+        assert_eq!(f.benchmarks["g/a"].total, 100);
+
+        // An accept without profiles (the bot's) leaves the file alone: it goes stale.
+        let run2 = run_of(&[("pkg/ir/g/a", 150), ("pkg/ir/g/b", 200)]);
+        let bot = AcceptOptions {
+            profiles: None,
+            ..options.clone()
+        };
+        let plan = plan_accept(&set, &run2, &bot).unwrap();
+        assert_eq!(plan.len(), 1);
+
+        // A corrupt profile file leaves the baselines readable and is reported.
+        let bad = dir.path().join("pkg/ir.profile.toml");
+        std::fs::write(&bad, "schema_version = 1\npackage = \"pkg\"\nbench = ").unwrap();
+        let set = load_dir(dir.path()).unwrap();
+        assert_eq!(set.len(), 2);
+        let Some(StoredProfiles::Unreadable(e)) = set.profile_file(&suite) else {
+            panic!("{:?}", set.profiles)
+        };
+        assert!(e.to_string().starts_with(&bad.display().to_string()), "{e}");
+
+        // A directory with only a profile file holds no baseline.
+        let only = tempfile::tempdir().unwrap();
+        std::fs::create_dir(only.path().join("pkg")).unwrap();
+        std::fs::copy(&bad, only.path().join("pkg/ir.profile.toml")).unwrap();
+        assert!(matches!(
+            load_dir(only.path()),
+            Err(BaselineError::EmptyDir(_))
+        ));
+    }
+
+    #[test]
+    fn a_partial_accept_keeps_the_other_profiles_and_a_full_one_drops_gone_benchmarks() {
+        let run = run_of(&[("pkg/ir/g/a", 100), ("pkg/ir/g/b", 200)]);
+        let all = RunProfiles {
+            top: 30,
+            by_bench: BTreeMap::from([
+                ("pkg/ir/g/a".parse().unwrap(), cg_profile(100)),
+                ("pkg/ir/g/b".parse().unwrap(), cg_profile(200)),
+            ]),
+        };
+        let provenance = Provenance::default();
+        let metrics = default_metrics();
+        let options = AcceptOptions {
+            only: None,
+            provenance: &provenance,
+            metrics: &metrics,
+            profiles: Some(&all),
+        };
+        let set = BaselineSet::default()
+            .with_planned(&plan_accept(&BaselineSet::default(), &run, &options).unwrap())
+            .unwrap();
+        let only_a = globset::GlobSetBuilder::new()
+            .add(globset::Glob::new("pkg/ir/g/a").unwrap())
+            .build()
+            .unwrap();
+        let run_a = run_of(&[("pkg/ir/g/a", 120), ("pkg/ir/g/b", 200)]);
+        let a = RunProfiles {
+            top: 30,
+            by_bench: BTreeMap::from([("pkg/ir/g/a".parse().unwrap(), cg_profile(120))]),
+        };
+        let partial = AcceptOptions {
+            only: Some(&only_a),
+            profiles: Some(&a),
+            ..options.clone()
+        };
+        let next = set
+            .with_planned(&plan_accept(&set, &run_a, &partial).unwrap())
+            .unwrap();
+        let suite = SuiteId {
+            package: "pkg".into(),
+            bench: "ir".into(),
+        };
+        let Some(StoredProfiles::Loaded(f)) = next.profile_file(&suite) else {
+            panic!()
+        };
+        assert_eq!(f.benchmarks["g/a"].total, 120);
+        assert_eq!(f.benchmarks["g/b"].total, 200);
+
+        // A full accept of a run without b drops b's profile with its baseline.
+        let only_run = run_of(&[("pkg/ir/g/a", 120)]);
+        let full = AcceptOptions {
+            profiles: Some(&a),
+            ..options.clone()
+        };
+        let last = next
+            .with_planned(&plan_accept(&next, &only_run, &full).unwrap())
+            .unwrap();
+        let Some(StoredProfiles::Loaded(f)) = last.profile_file(&suite) else {
+            panic!()
+        };
+        assert_eq!(f.benchmarks.keys().collect::<Vec<_>>(), ["g/a"]);
     }
 
     #[test]

@@ -161,6 +161,7 @@ fn missing(
         floor: rule.floor,
         source_file: source_file.cloned(),
         current_metrics: Metrics::default(),
+        why: None,
     }
 }
 
@@ -230,6 +231,7 @@ fn compare_checked(
             floor: rule.floor,
             source_file: result.source_file.clone(),
             current_metrics: result.metrics.clone(),
+            why: None,
         };
         if let Some((_, bm, _)) = base.next_if(|(bid, _, _)| bid == id) {
             let b = bm.get(metric).ok_or_else(|| CompareError::MetricAbsent {

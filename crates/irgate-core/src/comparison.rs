@@ -118,6 +118,11 @@ pub struct BenchComparison {
     /// Lets a consumer accept the run from the comparison alone.
     #[serde(default)]
     pub current_metrics: Metrics,
+    /// Which functions moved, for a regressed or improved benchmark when profiles
+    /// were looked at ([`crate::why`]); absent otherwise, and in documents written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::why::Why>,
 }
 
 /// The environment part of a comparison.

@@ -13,6 +13,7 @@
 pub mod baseline;
 pub mod bench;
 pub mod bisect;
+pub mod callgrind;
 pub mod compare;
 pub mod comparison;
 pub mod creep;
@@ -23,11 +24,13 @@ pub mod init;
 pub mod journal;
 pub mod model;
 pub mod policy;
+pub mod profile;
 pub mod read;
 pub mod rebase;
 pub mod render;
 pub mod scope;
 pub mod source;
+pub mod why;
 pub mod worktree;
 
 pub use baseline::{Baseline, BaselineEntry, BaselineError, BaselineSet, Provenance};

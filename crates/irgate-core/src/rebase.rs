@@ -19,10 +19,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{self, AcceptOptions, BaselineSet, Provenance};
+use std::collections::BTreeMap;
+
+use crate::baseline::{self, AcceptOptions, BaselineSet, Provenance, RunProfiles};
 use crate::bench::{self, BenchOptions, RunFacts};
 use crate::model::{Metrics, Run};
-use crate::read::{read_paths, ReadOptions};
+use crate::read::{read_results, ReadOptions};
 use crate::worktree;
 
 /// Why a rebase could not be made.
@@ -115,15 +117,26 @@ pub fn head_command(run_dirs: &[PathBuf]) -> Result<bench::RunCommand, RebaseErr
     })
 }
 
+/// The base revision, run in the current environment.
+#[derive(Debug, Clone)]
+pub struct BaseRun {
+    /// The commit.
+    pub commit: String,
+    /// Its run.
+    pub run: Run,
+    /// The per-function profiles of its benchmarks (every function kept).
+    pub profiles: RunProfiles,
+}
+
 /// Builds and runs `rev`'s benchmarks as `command` says, in a temporary worktree of
 /// the repository holding `command.workspace`, with `GLIBC_TUNABLES` set to
-/// `tunables`, into `out`. Returns the commit and the run.
+/// `tunables`, into `out`.
 pub fn run_at(
     rev: &str,
     command: &bench::RunCommand,
     tunables: Option<&str>,
     out: &Path,
-) -> Result<(String, Run), RebaseError> {
+) -> Result<BaseRun, RebaseError> {
     let top = worktree::toplevel(&command.workspace).map_err(RebaseError::Git)?;
     let commit = worktree::resolve(&top, rev).map_err(RebaseError::Git)?;
     let tree = worktree::Worktree::add(&top, &commit).map_err(RebaseError::Git)?;
@@ -147,9 +160,8 @@ pub fn run_at(
         rev: rev.to_owned(),
         message: e.to_string(),
     })?;
-    let run = read_paths(
+    let read = read_results(
         &[out.to_owned()],
-        outcome.environment,
         &ReadOptions {
             repo_root: tree.path().canonicalize().ok(),
         },
@@ -158,12 +170,37 @@ pub fn run_at(
         rev: rev.to_owned(),
         message: e.to_string(),
     })?;
+    let mut run = Run {
+        environment: outcome.environment,
+        ..Run::default()
+    };
+    let mut by_bench = BTreeMap::new();
+    for r in read {
+        // The profile of REV's run, for the "why" of the code's share; a benchmark
+        // whose outputs do not read is judged on its total, unexplained.
+        if let Some(Ok(p)) = crate::why::run_profile_beside(&r.file) {
+            by_bench.insert(r.id.clone(), p);
+        }
+        run.benchmarks.insert(r.id, r.result);
+    }
     drop(tree);
-    Ok((commit, run))
+    Ok(BaseRun {
+        commit,
+        run,
+        profiles: RunProfiles {
+            top: usize::MAX,
+            by_bench,
+        },
+    })
 }
 
-/// `run` as baselines, in memory: the reference the head is judged against.
-pub fn as_baselines(run: &Run, commit: &str) -> Result<BaselineSet, baseline::BaselineError> {
+/// `run` as baselines, in memory, with `profiles` beside them: the reference the
+/// head is judged against (and explained with).
+pub fn as_baselines(
+    run: &Run,
+    commit: &str,
+    profiles: Option<&RunProfiles>,
+) -> Result<BaselineSet, baseline::BaselineError> {
     let provenance = Provenance {
         commit: commit.to_owned(),
         accepted_at: baseline::now_rfc3339(),
@@ -182,6 +219,7 @@ pub fn as_baselines(run: &Run, commit: &str) -> Result<BaselineSet, baseline::Ba
             only: None,
             provenance: &provenance,
             metrics: &metrics,
+            profiles,
         },
     )?;
     BaselineSet::default().with_planned(&plan)
@@ -251,7 +289,7 @@ mod tests {
             ("p/b/g/code", 1000),
             ("p/b/g/still", 50),
         ]);
-        let stored = as_baselines(&then, "abc").unwrap();
+        let stored = as_baselines(&then, "abc", None).unwrap();
         let base_now = run(&[
             ("p/b/g/env", 1100),
             ("p/b/g/code", 1000),
@@ -281,7 +319,7 @@ mod tests {
 
     #[test]
     fn a_benchmark_without_a_baseline_or_a_head_value_has_no_share_there() {
-        let stored = as_baselines(&run(&[]), "abc").unwrap_or_default();
+        let stored = as_baselines(&run(&[]), "abc", None).unwrap_or_default();
         let s = split("main", "abc", &stored, &run(&[("p/b/g/f", 10)]), &run(&[]));
         let b = &s.benchmarks[0];
         assert_eq!((b.baseline, b.head_now), (None, None));

@@ -286,6 +286,7 @@ fn sample_baseline() -> Baseline {
                 reason: "test".into(),
             },
             metrics: &["Dr".into()],
+            profiles: None,
         },
     )
     .unwrap();
@@ -441,6 +442,7 @@ fn a_full_accept_gives_new_provenance_only_to_the_numbers_it_moves() {
             only: None,
             provenance: &prov,
             metrics: &baseline::default_metrics(),
+            profiles: None,
         },
     )
     .unwrap();
@@ -459,6 +461,7 @@ fn a_full_accept_gives_new_provenance_only_to_the_numbers_it_moves() {
             only: None,
             provenance: &Provenance::default(),
             metrics: &baseline::default_metrics(),
+            profiles: None,
         },
     )
     .unwrap();
@@ -532,6 +535,7 @@ fn accept_writes_sorted_integer_toml_and_only_touches_named_benchmarks() {
                 only,
                 provenance: &prov,
                 metrics: &metrics,
+                profiles: None,
             },
         )
     };

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
-use irgate_core::render::{escape_markdown, markdown, MarkdownOptions};
+use irgate_core::render::{escape_markdown, markdown, why_plain_lines, MarkdownOptions};
 use irgate_core::source::definition_line;
 use irgate_core::{Comparison, Gate, Verdict};
 
@@ -104,11 +104,17 @@ pub fn annotations(c: &Comparison, sources: &Sources) -> Vec<Annotation> {
             (Some(old), Some(new), None) => format!("{} {old} → {new}", b.metric),
             _ => b.metric.clone(),
         };
-        let message = format!(
+        let mut message = format!(
             "{} regressed: {change}; the threshold is {}% (changes under {} are ignored).\n\
              If this is intended, a maintainer can comment `/irgate accept <reason>`.",
             b.id, b.threshold_pct, b.floor
         );
+        // Which functions moved (plain text: annotations are not markdown, and every
+        // name is cleaned of control and invisible characters).
+        for line in why_plain_lines(b) {
+            message.push('\n');
+            message.push_str(&line);
+        }
         out.push(Annotation::failure(
             file,
             line,
@@ -408,6 +414,70 @@ mod tests {
             format!("For commit {}.", escape_markdown("[x](http://evil)"))
         );
         assert!(!odd.contains("[x]"), "{odd}");
+    }
+
+    #[test]
+    fn an_annotation_lists_the_movers_with_hostile_names_made_inert() {
+        use irgate_core::why::{Mover, MoverKind, Why, WhyStatus};
+        use irgate_core::{BenchComparison, EnvironmentCheck, RunVerdict, Verdict};
+        let mover = |function: &str, self_delta: i64| Mover {
+            function: function.into(),
+            kind: MoverKind::Changed,
+            baseline_self: Some(10),
+            current_self: 10 + self_delta as u64,
+            baseline_inclusive: Some(10),
+            current_inclusive: 10 + self_delta as u64,
+            self_delta,
+            inclusive_delta: self_delta,
+            self_share_pct: Some(self_delta as f64),
+        };
+        let b = BenchComparison {
+            id: "pkg/ir/g/f".parse().unwrap(),
+            verdict: Verdict::Regressed,
+            action: irgate_core::Action::Fail,
+            metric: "Ir".into(),
+            baseline: Some(1000),
+            current: Some(1100),
+            delta: Some(100),
+            change_pct: Some(10.0),
+            threshold_pct: 0.5,
+            floor: 10,
+            source_file: Some("crates/a/benches/b.rs".into()),
+            current_metrics: irgate_core::Metrics::default(),
+            why: Some(Why {
+                status: WhyStatus::Explained,
+                message: "m".into(),
+                self_movers: vec![
+                    mover("@octocat \u{202e}evil\u{1b}[2J", 70),
+                    mover("malloc", 30),
+                ],
+                inclusive_movers: Vec::new(),
+                unlisted_self_delta: 0,
+                stored_complete: true,
+            }),
+        };
+        let c = Comparison::new(
+            "Ir",
+            vec![b],
+            EnvironmentCheck {
+                verdict: RunVerdict::Consistent,
+                action: irgate_core::Action::Fail,
+                changes: Vec::new(),
+                current: irgate_core::Environment::default(),
+                informational: Vec::new(),
+                evidence_rule: true,
+            },
+        );
+        let a = annotations(&c, &Sources::new());
+        assert_eq!(a.len(), 1);
+        let m = &a[0].message;
+        assert!(m.contains("\nwhy (+100 Ir;"), "{m}");
+        assert!(
+            m.contains("\n  +70 @octocat <U+202E>evil?[2J (70.0%)"),
+            "{m}"
+        );
+        assert!(m.contains("\n  +30 malloc (30.0%)"), "{m}");
+        assert!(!m.contains('\u{202e}') && !m.contains('\u{1b}'), "{m}");
     }
 
     #[test]

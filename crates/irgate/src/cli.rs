@@ -135,6 +135,11 @@ pub(crate) enum Cmd {
         /// Metrics to store besides Ir (repeatable; default: Dr, Dw when recorded).
         #[arg(long, value_name = "NAME")]
         metric: Vec<String>,
+        /// How many functions by self and by inclusive Ir to store per benchmark in
+        /// `<bench>.profile.toml`, from the Callgrind outputs beside each summary.json
+        /// (0: write no profile).
+        #[arg(long, value_name = "N", default_value_t = irgate_core::profile::DEFAULT_TOP)]
+        profile_top: usize,
     },
     /// Inspect the committed baselines, or finish an interrupted accept.
     Baseline {

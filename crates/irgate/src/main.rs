@@ -9,6 +9,7 @@ mod github;
 
 use cli::{BaselineCmd, Cli, Cmd, ColorArg, Inputs, Look};
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +26,10 @@ use irgate_core::journal;
 use irgate_core::policy::PolicySource;
 use irgate_core::rebase;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
-use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
+use irgate_core::why;
+use irgate_core::{
+    compare_in_scope, BenchId, Comparison, Environment, Policy, ReadOptions, Run, Scope,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -239,12 +243,18 @@ fn run(cli: Cli) -> Result<u8> {
             commit,
             accepted_by,
             metric,
+            profile_top,
         } => {
             if reason.trim().is_empty() {
                 bail!("--reason must say why the new numbers are right");
             }
             let scope = Scope::new(&only, false).context("bad --only glob")?;
-            let run = read_run(&inputs).map_err(|(e, _)| e)?;
+            let (run, files) = read_run(&inputs).map_err(|(e, _)| e)?;
+            let profiles = if profile_top > 0 {
+                Some(run_profiles(&run, &files, profile_top)?)
+            } else {
+                None
+            };
             let commit = commit
                 .as_deref()
                 .map(baseline::resolve_commit)
@@ -260,6 +270,7 @@ fn run(cli: Cli) -> Result<u8> {
                     only: scope.only.as_ref(),
                     provenance: &provenance,
                     metrics: &metrics,
+                    profiles: profiles.as_ref(),
                 },
             )?;
             for p in written {
@@ -483,7 +494,11 @@ fn shards_agree(results: &[PathBuf], first: &Path, env: &Environment) -> Result<
     Ok(())
 }
 
-fn read_run(inputs: &Inputs) -> Judged<Run> {
+/// The run, and the file each benchmark was read from (its `summary.json`, beside
+/// which Gungraun leaves the Callgrind outputs).
+type RunWithFiles = (Run, BTreeMap<BenchId, PathBuf>);
+
+fn read_run(inputs: &Inputs) -> Judged<RunWithFiles> {
     let recorded = inputs
         .env
         .clone()
@@ -522,8 +537,44 @@ fn read_run(inputs: &Inputs) -> Judged<Run> {
             None,
         ));
     }
-    irgate_core::read_paths(&results, environment.clone(), &options)
-        .map_err(|e| (e.into(), Some(Box::new(environment))))
+    let read = irgate_core::read_results(&results, &options)
+        .map_err(|e| (e.into(), Some(Box::new(environment.clone()))))?;
+    let mut files = BTreeMap::new();
+    let mut run = Run {
+        environment,
+        ..Run::default()
+    };
+    for r in read {
+        files.insert(r.id.clone(), r.file);
+        run.benchmarks.insert(r.id, r.result);
+    }
+    Ok((run, files))
+}
+
+/// The per-function profiles of every benchmark of `run` that has Callgrind outputs
+/// beside its summary, for `irgate accept`. An output that cannot be read fails the
+/// accept (naming the file and line): a profile is never stored from half a file.
+fn run_profiles(
+    run: &Run,
+    files: &BTreeMap<BenchId, PathBuf>,
+    top: usize,
+) -> Result<baseline::RunProfiles> {
+    let mut by_bench = BTreeMap::new();
+    for id in run.benchmarks.keys() {
+        let Some(file) = files.get(id) else { continue };
+        match why::run_profile_beside(file) {
+            None => {}
+            Some(Ok(p)) => {
+                by_bench.insert(id.clone(), p);
+            }
+            Some(Err(e)) => {
+                return Err(anyhow::anyhow!(e).context(format!(
+                    "cannot store the profile of {id} (pass --profile-top 0 to accept without profiles)"
+                )))
+            }
+        }
+    }
+    Ok(baseline::RunProfiles { top, by_bench })
 }
 
 /// Judges the run in `inputs`; with `rebase = (REV, out)`, when the environment
@@ -536,7 +587,7 @@ fn judge(
 ) -> Judged<Comparison> {
     let policy = load_policy(policy).map_err(|e| (e, None))?;
     let mut baselines = baseline::load_dir(&inputs.baselines).map_err(|e| (e.into(), None))?;
-    let mut run = read_run(inputs)?;
+    let (mut run, files) = read_run(inputs)?;
     let current = run.environment.clone();
     let env = || Some(Box::new(current.clone()));
     let then = rebase.is_some().then(|| (run.clone(), baselines.clone()));
@@ -550,14 +601,16 @@ fn judge(
         if drifted {
             let command = rebase::head_command(&inputs.results).map_err(|e| (e.into(), env()))?;
             eprintln!("irgate: the environment changed: running {rev}'s benchmarks in this one (--rebase-on-drift)");
-            let (commit, base_now) =
-                rebase::run_at(rev, &command, current.glibc_tunables.as_deref(), out)
-                    .map_err(|e| (e.into(), env()))?;
-            let mut reference =
-                rebase::as_baselines(&base_now, &commit).map_err(|e| (e.into(), env()))?;
-            let split = rebase::split(rev, &commit, &stored, &base_now, &head);
+            let base = rebase::run_at(rev, &command, current.glibc_tunables.as_deref(), out)
+                .map_err(|e| (e.into(), env()))?;
+            let commit = base.commit.clone();
+            let mut reference = rebase::as_baselines(&base.run, &commit, Some(&base.profiles))
+                .map_err(|e| (e.into(), env()))?;
+            let split = rebase::split(rev, &commit, &stored, &base.run, &head);
             c = compare_in_scope(&mut head, &mut reference, &policy, scope)
                 .map_err(|e| (e.into(), env()))?;
+            // The code's share is explained against REV's own profiles.
+            baselines = reference;
             c.notes.push(format!(
                 "the environment changed since the baselines: judged against {} rebuilt and run in this environment; each benchmark's change is split into the environment's share and the code's (--rebase-on-drift)",
                 if rev == commit {
@@ -579,6 +632,9 @@ fn judge(
             .map_err(|e| (anyhow::anyhow!("creep anchor: {e}"), env()))?;
         irgate_core::creep::apply(&mut c, &anchor, &sha, creep, policy.on_creep);
     }
+    why::explain(&mut c, &baselines, |id| {
+        files.get(id).and_then(|f| why::run_profile_beside(f))
+    });
     Ok(c)
 }
 

@@ -141,7 +141,19 @@ fn rebase_on_drift_splits_a_tunables_change_from_a_code_change() {
         c.environment
     );
     assert_eq!(entry(&c, "memory/clone_64k").verdict, Verdict::Unchanged);
-    assert_eq!(entry(&c, "compute/scaled").verdict, Verdict::Regressed);
+    let scaled_entry = entry(&c, "compute/scaled");
+    assert_eq!(scaled_entry.verdict, Verdict::Regressed);
+    // Explained against the base's own profile, run in this environment: the whole
+    // change is the benchmark function's own (the loop is inlined into it).
+    let why = scaled_entry.why.as_ref().expect("a why for the regression");
+    assert_eq!(
+        why.status,
+        irgate_core::why::WhyStatus::Explained,
+        "{why:?}"
+    );
+    let top = why.self_movers.first().expect("a self mover");
+    assert!(top.function.ends_with("scaled"), "{why:?}");
+    assert_eq!(Some(top.self_delta), scaled_entry.delta, "{why:?}");
     assert!(
         c.notes.iter().any(|n| n.contains("--rebase-on-drift")),
         "{:?}",

@@ -1,7 +1,9 @@
 //! Markdown for the PR comment and `$GITHUB_STEP_SUMMARY`.
 //!
 //! Shape: one verdict line; the reasons; a table of regressions, then missing and new
-//! benchmarks, then improvements, each sorted by the size of the change, largest first; unchanged results collapsed in `<details>`; one
+//! benchmarks, then improvements, each sorted by the size of the change, largest first;
+//! under the regressions, a collapsed `<details>` "why" block for each one that has a
+//! [`crate::why::Why`]; unchanged results collapsed in `<details>`; one
 //! environment line at the end. Every string that came from input is escaped so it
 //! cannot break a table, inject HTML or `@mention` anyone. The output is capped below
 //! [`DEFAULT_MAX_CHARS`] bytes with an explicit truncation note.
@@ -133,6 +135,8 @@ struct Budget {
     out: String,
     limit: usize,
     dropped_rows: usize,
+    /// Why blocks that did not fit.
+    dropped_whys: usize,
 }
 
 impl Budget {
@@ -324,11 +328,13 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
         }
         None => String::new(),
     };
-    let note_reserve = 400;
+    // Room for both truncation notes (rows, why blocks) with a details URL.
+    let note_reserve = 700;
     let mut b = Budget {
         out: String::new(),
         limit: cap.saturating_sub(env_line.len() + note_reserve),
         dropped_rows: 0,
+        dropped_whys: 0,
     };
     // The headline is essential; if even it does not fit, cut it hard (never exceed cap).
     if !b.push(&head) {
@@ -382,9 +388,25 @@ pub fn markdown(c: &Comparison, options: &MarkdownOptions) -> String {
         }
         b.limit += close.len();
         b.out.push_str(&close);
+        if verdict == Verdict::Regressed {
+            // Under the table, one collapsed "why" per regression, in its order.
+            for r in &rows {
+                if let Some(block) = super::why_markdown(r, &name(r)) {
+                    if !b.push(&block) {
+                        b.dropped_whys += 1;
+                    }
+                }
+            }
+        }
     }
 
     let mut out = b.out;
+    if b.dropped_whys > 0 {
+        out.push_str(&format!(
+            "> **Truncated:** {} \"why\" block(s) not shown to stay under {} characters; the JSON report has them.\n\n",
+            b.dropped_whys, cap
+        ));
+    }
     if b.dropped_rows > 0 {
         let where_ = match &options.details_url {
             Some(u) => format!(" Full results: {}", escape_markdown(u)),

@@ -7,11 +7,13 @@ mod baselines;
 mod history;
 mod markdown;
 mod terminal;
+mod why;
 
 pub use baselines::baseline_table;
 pub use history::{history_json, history_markdown, history_svg, history_terminal, ChartError};
 pub use markdown::{escape_markdown, markdown, MarkdownOptions, DEFAULT_MAX_CHARS};
 pub use terminal::{sanitize as sanitize_terminal, terminal, TerminalOptions};
+pub use why::{plain_text, why_markdown, why_plain_lines, SHOWN_MOVERS};
 
 use crate::comparison::{BenchComparison, Comparison, Gate};
 

@@ -120,6 +120,9 @@ pub fn terminal(c: &Comparison, options: &TerminalOptions) -> String {
         out.push_str(&format!(
             "{verdict} {n:<w_name$} {base:>w_base$} {cur:>w_cur$} {change:>w_change$}\n"
         ));
+        for line in super::why_plain_lines(b) {
+            out.push_str(&paint(&format!("           {line}\n"), dim, options.color));
+        }
     }
     if let Some(e) = &c.environment {
         for ch in &e.changes {

@@ -25,6 +25,7 @@ pub fn accept_into_set(run: &Run) -> BaselineSet {
             only: None,
             provenance: &Provenance::default(),
             metrics: &[],
+            profiles: None,
         },
     )
     .unwrap();

@@ -78,9 +78,15 @@ pub fn find_command(body: &str) -> Option<Command> {
         if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
             continue;
         }
-        // The reason as shown: without what the comments hid.
-        let reason: String = rest.chars().filter(|c| *c != HIDDEN).collect();
-        let reason = reason.trim();
+        // The reason as shown, without what the comments hid; where one was, a
+        // space, so that the text around it cannot join into a new comment
+        // (`<<!-->!--` is not `<!--`).
+        let reason = rest
+            .split(|c: char| c.is_whitespace() || c == HIDDEN)
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reason = reason.as_str();
         return Some(if reason.is_empty() {
             Command::AcceptWithoutReason
         } else {
@@ -160,6 +166,14 @@ mod tests {
         assert_eq!(
             find_command("/irgate accept <!-- nothing shown -->"),
             Some(Command::AcceptWithoutReason)
+        );
+        // Found by the fuzzer: what stands around a removed comment does not join
+        // into another one.
+        assert_eq!(
+            find_command("/irgate accept <<!-->!-- c --> visible"),
+            Some(Command::Accept {
+                reason: "< !-- c --> visible".into()
+            })
         );
     }
 

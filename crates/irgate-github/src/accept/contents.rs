@@ -182,7 +182,7 @@ pub struct ExistingFile {
     pub file: RepoFile,
 }
 
-/// Reads every `<dir>/<package>/<bench>.toml` on `branch`.
+/// Reads every `<dir>/<package>/<bench>.toml` on `branch` (not the profile files).
 pub async fn read_baselines(
     contents: &impl RepoContents,
     dir: &str,
@@ -194,7 +194,12 @@ pub async fn read_baselines(
             continue;
         }
         for f in contents.list(&entry.path, branch).await? {
-            if f.kind == "file" && f.name.ends_with(".toml") {
+            // Profile files (`*.profile.toml`) are not baselines, and the bot's
+            // accept writes none (it has no Callgrind outputs): they are left alone.
+            if f.kind == "file"
+                && f.name.ends_with(".toml")
+                && !f.name.ends_with(irgate_core::profile::PROFILE_SUFFIX)
+            {
                 paths.push(f.path);
             }
         }

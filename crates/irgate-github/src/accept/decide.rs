@@ -153,6 +153,7 @@ pub fn decide(facts: &Facts<'_>) -> Result<Plan, Refusal> {
             only: None,
             provenance: &provenance,
             metrics: &metrics,
+            profiles: None,
         },
     )
     .map_err(|e| Refusal::Nothing(e.to_string()))?;

@@ -90,6 +90,7 @@ pub(crate) fn baseline_text(r: &Run) -> String {
             only: None,
             provenance: &prov,
             metrics: &[],
+            profiles: None,
         },
     )
     .unwrap();
