@@ -86,6 +86,27 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// A profile of `(function, self Ir, inclusive Ir)`, totalling the self costs
+    /// (the unit tests' shorthand).
+    #[cfg(test)]
+    pub(crate) fn of(costs: &[(&str, u64, u64)]) -> Profile {
+        Profile {
+            total_ir: costs.iter().map(|c| c.1).sum(),
+            functions: costs
+                .iter()
+                .map(|(n, s, i)| {
+                    (
+                        (*n).to_owned(),
+                        FunctionCost {
+                            self_ir: *s,
+                            inclusive_ir: *i,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// Reads and adds up the Callgrind outputs `paths` (the threads and processes of
     /// one benchmark).
     pub fn read_files(paths: &[PathBuf]) -> Result<Profile, CallgrindError> {

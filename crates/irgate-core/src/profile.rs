@@ -418,24 +418,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
-    use crate::callgrind::FunctionCost;
 
     fn profile(costs: &[(&str, u64, u64)]) -> Profile {
-        Profile {
-            total_ir: costs.iter().map(|c| c.1).sum(),
-            functions: costs
-                .iter()
-                .map(|(n, s, i)| {
-                    (
-                        (*n).to_owned(),
-                        FunctionCost {
-                            self_ir: *s,
-                            inclusive_ir: *i,
-                        },
-                    )
-                })
-                .collect(),
-        }
+        Profile::of(costs)
     }
 
     #[test]

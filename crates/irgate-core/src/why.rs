@@ -337,25 +337,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::callgrind::FunctionCost;
     use crate::policy::Action;
 
     fn prof(costs: &[(&str, u64, u64)]) -> Profile {
-        Profile {
-            total_ir: costs.iter().map(|c| c.1).sum(),
-            functions: costs
-                .iter()
-                .map(|(n, s, i)| {
-                    (
-                        (*n).to_owned(),
-                        FunctionCost {
-                            self_ir: *s,
-                            inclusive_ir: *i,
-                        },
-                    )
-                })
-                .collect(),
-        }
+        Profile::of(costs)
     }
 
     fn entry(baseline: u64, current: u64) -> BenchComparison {

@@ -11,38 +11,15 @@
 //! compiles the workspace's bench profile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{copy_dir, text};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Copies the workspace's sources into `to`, without build output and git data.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == ".git" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            copy_tree(&src, &dst);
-        } else if kind.is_file() {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
 }
 
 /// The runner, as `irgate setup` installs it for this workspace.
@@ -121,7 +98,7 @@ fn an_extra_clone_in_dispatch_is_named_under_each_regression() {
         runner: runner(&target),
         target,
     };
-    copy_tree(&workspace_root(), &ctx.repo());
+    copy_dir(&workspace_root(), &ctx.repo());
 
     ctx.bench("base");
     let o = ctx.irgate(&["accept", "--baselines", "bl", "--reason", "base", "base"]);

@@ -215,18 +215,20 @@ pub fn fixture_irgate(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Copies the directory tree `from` to `to`, leaving out `target`.
+/// Copies the directory tree `from` to `to`, leaving out build output (`target`),
+/// git data (`.git`) and anything that is neither a file nor a directory.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         let name = e.file_name();
-        if name == "target" {
+        if name == "target" || name == ".git" {
             continue;
         }
-        if e.file_type().unwrap().is_dir() {
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
             copy_dir(&e.path(), &to.join(&name));
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(e.path(), to.join(&name)).unwrap();
         }
     }
