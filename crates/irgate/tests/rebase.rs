@@ -88,6 +88,32 @@ fn rebase_on_drift_splits_a_tunables_change_from_a_code_change() {
         (o, c)
     };
 
+    // Without drift there is nothing to split: the base run judged against its own
+    // baselines passes as usual, with a note, and no worktree is made.
+    let o = irgate(
+        &repo,
+        &[
+            "compare",
+            "--baselines",
+            baselines.to_str().unwrap(),
+            "--format",
+            "json",
+            "--rebase-on-drift",
+            &base,
+            base_run.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let same = Comparison::from_json(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    assert!(same.rebase.is_none());
+    assert!(
+        same.notes
+            .iter()
+            .any(|n| n.contains("the environment did not change")),
+        "{:?}",
+        same.notes
+    );
+
     // Plain: the environment changed and both benchmarks moved; which moved what?
     let (o, plain) = compare(&[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
