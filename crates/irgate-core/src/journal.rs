@@ -132,7 +132,7 @@ pub fn write_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Basel
     );
     crate::baseline::write_atomic(&dir.join(JOURNAL_FILE), text.as_bytes())?;
     sync_dir(dir)?;
-    finish(dir, &journal)?;
+    finish(dir, &journal, Staged::JustWritten)?;
     Ok(())
 }
 
@@ -161,7 +161,7 @@ pub fn recover(dir: &Path) -> Result<Recovery, BaselineError> {
                 ),
             });
         }
-        finish(dir, &journal)?;
+        finish(dir, &journal, Staged::Left)?;
         recovery.finished = journal
             .file
             .iter()
@@ -177,9 +177,18 @@ pub fn recover(dir: &Path) -> Result<Recovery, BaselineError> {
     Ok(recovery)
 }
 
+/// What [`finish`] knows of the staged files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Staged {
+    /// This process wrote and synced them a moment ago: rename them.
+    JustWritten,
+    /// An interrupted accept left them: check each against its hash first.
+    Left,
+}
+
 /// Steps 3 and 4: the renames, then the journal's removal. A target already holding
 /// its new contents (a rename done before a kill) is left as it is.
-fn finish(dir: &Path, journal: &Journal) -> Result<(), BaselineError> {
+fn finish(dir: &Path, journal: &Journal, origin: Staged) -> Result<(), BaselineError> {
     let journal_path = dir.join(JOURNAL_FILE);
     let mut dirs: Vec<PathBuf> = Vec::new();
     for entry in &journal.file {
@@ -193,7 +202,9 @@ fn finish(dir: &Path, journal: &Journal) -> Result<(), BaselineError> {
             })?;
         let staged = staged_path(&target)?;
         let parent = parent_of(&target);
-        if staged.exists() {
+        if origin == Staged::JustWritten {
+            std::fs::rename(&staged, &target).map_err(io(&target))?;
+        } else if staged.exists() {
             let bytes = std::fs::read(&staged).map_err(io(&staged))?;
             if sha256_hex(&bytes) != entry.sha256 {
                 return Err(BaselineError::Journal {
