@@ -980,17 +980,18 @@ pub fn plan_profiles(
     Ok(out)
 }
 
-/// Accepts `run` into the baselines in `dir` (created when absent) under `options`.
-/// First finishes (or discards) what an interrupted accept left, then writes every
-/// planned file as one change through [`journal::write_files`](crate::journal): a
-/// kill at any point leaves either all the old files or, after `recover`, all the new
-/// ones. Returns the written paths.
+/// Accepts `run` into the baselines in `dir` (created when absent) under `options`,
+/// writing every planned file as one change through
+/// [`journal::write_files`](crate::journal): a kill at any point leaves either all
+/// the old files or, after [`journal::recover`](crate::journal::recover), all the new
+/// ones. Refuses a directory an interrupted accept left its journal in (recover it
+/// first, as `irgate accept` does). Returns the written paths.
 pub fn accept(
     dir: &Path,
     run: &Run,
     options: &AcceptOptions<'_>,
 ) -> Result<Vec<PathBuf>, BaselineError> {
-    crate::journal::recover(dir)?;
+    crate::journal::check_no_journal(dir)?;
     let existing = load_dir_allow_empty(dir)?;
     let plan = plan_accept(&existing, run, options)?;
     let files: Vec<(PathBuf, Vec<u8>)> = plan
@@ -1122,6 +1123,23 @@ mod tests {
             },
         );
         p
+    }
+
+    #[test]
+    fn accept_refuses_a_directory_an_interrupted_accept_left_its_journal_in() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(crate::journal::JOURNAL_FILE), "").unwrap();
+        let provenance = Provenance::default();
+        let metrics = default_metrics();
+        let options = AcceptOptions {
+            only: None,
+            provenance: &provenance,
+            metrics: &metrics,
+            profiles: None,
+        };
+        let e = accept(dir.path(), &run_of(&[("pkg/ir/g/a", 1)]), &options).unwrap_err();
+        assert!(matches!(e, BaselineError::Interrupted { .. }), "{e}");
+        assert!(!dir.path().join("pkg").exists(), "nothing written");
     }
 
     #[test]

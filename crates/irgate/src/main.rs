@@ -260,6 +260,7 @@ fn run(cli: Cli) -> Result<u8> {
                 .map(baseline::resolve_commit)
                 .transpose()?;
             let provenance = Provenance::now(reason, commit, accepted_by);
+            // Finish (or discard) what an interrupted accept left, before planning.
             report_recovery(&inputs.baselines, &journal::recover(&inputs.baselines)?);
             let mut metrics = baseline::default_metrics();
             metrics.extend(metric);
