@@ -19,12 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use std::collections::BTreeMap;
-
 use crate::baseline::{self, AcceptOptions, BaselineSet, Provenance, RunProfiles};
 use crate::bench::{self, BenchOptions, RunFacts};
 use crate::model::{Metrics, Run};
-use crate::read::{read_results, ReadOptions};
+use crate::read::{read_paths_with_files, ReadOptions};
 use crate::worktree;
 
 /// Why a rebase could not be made.
@@ -160,8 +158,9 @@ pub fn run_at(
         rev: rev.to_owned(),
         message: e.to_string(),
     })?;
-    let read = read_results(
+    let (run, files) = read_paths_with_files(
         &[out.to_owned()],
+        outcome.environment,
         &ReadOptions {
             repo_root: tree.path().canonicalize().ok(),
         },
@@ -170,19 +169,15 @@ pub fn run_at(
         rev: rev.to_owned(),
         message: e.to_string(),
     })?;
-    let mut run = Run {
-        environment: outcome.environment,
-        ..Run::default()
-    };
-    let mut by_bench = BTreeMap::new();
-    for r in read {
-        // The profile of REV's run, for the "why" of the code's share; a benchmark
-        // whose outputs do not read is judged on its total, unexplained.
-        if let Some(Ok(p)) = crate::why::run_profile_beside(&r.file) {
-            by_bench.insert(r.id.clone(), p);
-        }
-        run.benchmarks.insert(r.id, r.result);
-    }
+    // The profiles of REV's run, for the "why" of the code's share; a benchmark
+    // whose outputs do not read is judged on its total, unexplained.
+    let by_bench = files
+        .into_iter()
+        .filter_map(|(id, file)| match crate::why::run_profile_beside(&file) {
+            Some(Ok(p)) => Some((id, p)),
+            _ => None,
+        })
+        .collect();
     drop(tree);
     Ok(BaseRun {
         commit,

@@ -27,9 +27,7 @@ use irgate_core::policy::PolicySource;
 use irgate_core::rebase;
 use irgate_core::render::{self, Format, MarkdownOptions, TerminalOptions};
 use irgate_core::why;
-use irgate_core::{
-    compare_in_scope, BenchId, Comparison, Environment, Policy, ReadOptions, Run, Scope,
-};
+use irgate_core::{compare_in_scope, Comparison, Environment, Policy, ReadOptions, Run, Scope};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -497,7 +495,7 @@ fn shards_agree(results: &[PathBuf], first: &Path, env: &Environment) -> Result<
 
 /// The run, and the file each benchmark was read from (its `summary.json`, beside
 /// which Gungraun leaves the Callgrind outputs).
-type RunWithFiles = (Run, BTreeMap<BenchId, PathBuf>);
+type RunWithFiles = (Run, irgate_core::read::RunFiles);
 
 fn read_run(inputs: &Inputs) -> Judged<RunWithFiles> {
     let recorded = inputs
@@ -538,18 +536,8 @@ fn read_run(inputs: &Inputs) -> Judged<RunWithFiles> {
             None,
         ));
     }
-    let read = irgate_core::read_results(&results, &options)
-        .map_err(|e| (e.into(), Some(Box::new(environment.clone()))))?;
-    let mut files = BTreeMap::new();
-    let mut run = Run {
-        environment,
-        ..Run::default()
-    };
-    for r in read {
-        files.insert(r.id.clone(), r.file);
-        run.benchmarks.insert(r.id, r.result);
-    }
-    Ok((run, files))
+    irgate_core::read::read_paths_with_files(&results, environment.clone(), &options)
+        .map_err(|e| (e.into(), Some(Box::new(environment))))
 }
 
 /// The per-function profiles of every benchmark of `run` that has Callgrind outputs
@@ -557,7 +545,7 @@ fn read_run(inputs: &Inputs) -> Judged<RunWithFiles> {
 /// accept (naming the file and line): a profile is never stored from half a file.
 fn run_profiles(
     run: &Run,
-    files: &BTreeMap<BenchId, PathBuf>,
+    files: &irgate_core::read::RunFiles,
     top: usize,
 ) -> Result<baseline::RunProfiles> {
     let mut by_bench = BTreeMap::new();

@@ -182,6 +182,25 @@ pub fn read_paths(
     })
 }
 
+/// The benchmarks' files of a run, by id: the `summary.json` (or stream) each was
+/// read from, beside which Gungraun leaves its Callgrind outputs.
+pub type RunFiles = std::collections::BTreeMap<BenchId, PathBuf>;
+
+/// [`read_paths`], with the file each benchmark was read from.
+pub fn read_paths_with_files(
+    paths: &[PathBuf],
+    environment: Environment,
+    options: &ReadOptions,
+) -> Result<(Run, RunFiles), ReadError> {
+    let all = read_results(paths, options)?;
+    let files = all.iter().map(|r| (r.id.clone(), r.file.clone())).collect();
+    let run = Run {
+        environment,
+        benchmarks: all.into_iter().map(|r| (r.id, r.result)).collect(),
+    };
+    Ok((run, files))
+}
+
 /// The results of one file, in file order.
 type FileResult = Result<Vec<ReadResult>, ReadError>;
 
