@@ -1002,6 +1002,24 @@ pub fn accept(
     Ok(files.into_iter().map(|(rel, _)| dir.join(rel)).collect())
 }
 
+/// Gives `file`, which is about to replace `target`, the permissions of `target`, or
+/// ordinary read permissions for everyone (0644) when there is none yet. A no-op
+/// outside Unix.
+pub(crate) fn set_permissions_of(file: &std::fs::File, target: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::metadata(target).map_or_else(
+            |_| std::fs::Permissions::from_mode(0o644),
+            |m| m.permissions(),
+        );
+        file.set_permissions(perms)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, target);
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
 /// so a reader never sees a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
@@ -1016,19 +1034,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&parent).map_err(io(&parent))?;
     tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    // A temporary file is private (0600); give the result the permissions of the file
-    // it replaces, or ordinary read permissions for everyone.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::metadata(path).map_or_else(
-            |_| std::fs::Permissions::from_mode(0o644),
-            |m| m.permissions(),
-        );
-        tmp.as_file()
-            .set_permissions(perms)
-            .map_err(io(tmp.path()))?;
-    }
+    // A temporary file is private (0600).
+    set_permissions_of(tmp.as_file(), path).map_err(io(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io(path))?;
     tmp.persist(path).map_err(|e| BaselineError::Io {
         path: path.to_owned(),

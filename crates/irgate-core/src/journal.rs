@@ -317,17 +317,7 @@ fn parent_of(path: &Path) -> PathBuf {
 fn write_synced(staged: &Path, bytes: &[u8], target: &Path) -> Result<(), BaselineError> {
     let mut f = std::fs::File::create(staged).map_err(io(staged))?;
     f.write_all(bytes).map_err(io(staged))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::metadata(target).map_or_else(
-            |_| std::fs::Permissions::from_mode(0o644),
-            |m| m.permissions(),
-        );
-        f.set_permissions(perms).map_err(io(staged))?;
-    }
-    #[cfg(not(unix))]
-    let _ = target;
+    crate::baseline::set_permissions_of(&f, target).map_err(io(staged))?;
     f.sync_all().map_err(io(staged))?;
     Ok(())
 }
